@@ -1,0 +1,251 @@
+/* Elementwise ops: add, sub, mul with a broadcast bias row or scalar; scale;
+ * tanh, sigmoid, relu, gelu. Forward assigns, backward accumulates. */
+#include <math.h>
+
+#include "seq/graph_internal.h"
+#include "seq/ops.h"
+
+/* ---- binary ops with broadcasting ---- */
+
+enum { BIN_ADD, BIN_SUB, BIN_MUL };
+static const char *const bin_names[] = { "add", "sub", "mul" };
+
+/* Index of b's element paired with a's element i: b has a's shape (period
+ * = numel), is a row (period = C) or a scalar (period = 1). */
+static inline size_t bidx(size_t i, size_t period)
+{
+	return period == 1 ? 0 : i % period;
+}
+
+static void binary_backward(seqc_node *node)
+{
+	seqc_tensor *a = node->in[0], *b = node->in[1], *y = node->out;
+	int op = (int)node->i[0];
+	size_t n = y->numel, period = b->numel;
+	const float *dy = y->grad;
+	if (a->grad) {
+		if (op == BIN_MUL)
+			for (size_t i = 0; i < n; i++)
+				a->grad[i] += dy[i] * b->val[bidx(i, period)];
+		else
+			for (size_t i = 0; i < n; i++)
+				a->grad[i] += dy[i];
+	}
+	if (b->grad) {
+		float sign = op == BIN_SUB ? -1.0f : 1.0f;
+		for (size_t i = 0; i < n; i++) {
+			float d = op == BIN_MUL ? dy[i] * a->val[i] : sign * dy[i];
+			b->grad[bidx(i, period)] += d;
+		}
+	}
+}
+
+static seqc_tensor *binary(seqc_graph *g, seqc_tensor *a, seqc_tensor *b, int op)
+{
+	char sa[64], sb[64];
+	if (!a || !b)
+		return NULL;
+	bool same = seqc_tensor_same_shape(a, b);
+	bool row = b->ndim == 1 && b->shape[0] == seqc_tensor_cols(a);
+	bool scalar = b->numel == 1;
+	if (!same && !row && !scalar) {
+		seqc_error(SEQC_ESHAPE, "%s: b %s is neither a's shape %s, a row of %zu, nor a scalar",
+			   bin_names[op], seqc_shape_str(b, sb, sizeof sb),
+			   seqc_shape_str(a, sa, sizeof sa), seqc_tensor_cols(a));
+		return NULL;
+	}
+	seqc_tensor *in[2] = { a, b };
+	bool grad = seqc_graph_wants_grad(g, in, 2);
+	seqc_tensor *y = seqc_graph_output(g, a->ndim, a->shape, grad);
+	if (!y)
+		return NULL;
+	size_t n = a->numel, period = b->numel;
+	const float *av = a->val, *bv = b->val;
+	float *yv = y->val;
+	switch (op) {
+	case BIN_ADD:
+#pragma omp parallel for if (n > SEQC_PAR_MIN)
+		for (size_t i = 0; i < n; i++)
+			yv[i] = av[i] + bv[bidx(i, period)];
+		break;
+	case BIN_SUB:
+#pragma omp parallel for if (n > SEQC_PAR_MIN)
+		for (size_t i = 0; i < n; i++)
+			yv[i] = av[i] - bv[bidx(i, period)];
+		break;
+	default:
+#pragma omp parallel for if (n > SEQC_PAR_MIN)
+		for (size_t i = 0; i < n; i++)
+			yv[i] = av[i] * bv[bidx(i, period)];
+		break;
+	}
+	if (grad) {
+		seqc_node *node = seqc_graph_record(g, bin_names[op], binary_backward, y, in, 2);
+		if (!node)
+			return NULL;
+		node->i[0] = op;
+	}
+	return y;
+}
+
+seqc_tensor *seqc_add(seqc_graph *g, seqc_tensor *a, seqc_tensor *b)
+{
+	return binary(g, a, b, BIN_ADD);
+}
+
+seqc_tensor *seqc_sub(seqc_graph *g, seqc_tensor *a, seqc_tensor *b)
+{
+	return binary(g, a, b, BIN_SUB);
+}
+
+seqc_tensor *seqc_mul(seqc_graph *g, seqc_tensor *a, seqc_tensor *b)
+{
+	return binary(g, a, b, BIN_MUL);
+}
+
+/* ---- unary ops ---- */
+
+enum { UN_SCALE, UN_TANH, UN_SIGMOID, UN_RELU, UN_GELU_EXACT, UN_GELU_TANH };
+static const char *const un_names[] = { "scale", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh" };
+
+#define SQRT_2_OVER_PI 0.7978845608028654f
+#define GELU_C 0.044715f
+
+static inline float gelu_tanh_grad(float x)
+{
+	float u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
+	float t = tanhf(u);
+	return 0.5f * (1.0f + t) +
+	       0.5f * x * (1.0f - t * t) * SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_C * x * x);
+}
+
+static inline float gelu_exact_grad(float x)
+{
+	/* d/dx x Phi(x) = Phi(x) + x phi(x) */
+	return 0.5f * (1.0f + erff(x * (float)M_SQRT1_2)) +
+	       x * expf(-0.5f * x * x) * 0.3989422804014327f;
+}
+
+/* y = f(x); backward from y where the derivative is a function of y (tanh,
+ * sigmoid, relu) and from x otherwise (gelu). */
+static void unary_backward(seqc_node *node)
+{
+	seqc_tensor *x = node->in[0], *y = node->out;
+	if (!x->grad)
+		return;
+	size_t n = x->numel;
+	const float *dy = y->grad, *xv = x->val, *yv = y->val;
+	float *dx = x->grad;
+	switch ((int)node->i[0]) {
+	case UN_SCALE: {
+		float s = node->f[0];
+		for (size_t i = 0; i < n; i++)
+			dx[i] += s * dy[i];
+		break;
+	}
+	case UN_TANH:
+		for (size_t i = 0; i < n; i++)
+			dx[i] += dy[i] * (1.0f - yv[i] * yv[i]);
+		break;
+	case UN_SIGMOID:
+		for (size_t i = 0; i < n; i++)
+			dx[i] += dy[i] * yv[i] * (1.0f - yv[i]);
+		break;
+	case UN_RELU:
+		for (size_t i = 0; i < n; i++)
+			dx[i] += yv[i] > 0.0f ? dy[i] : 0.0f;
+		break;
+	case UN_GELU_EXACT:
+#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += dy[i] * gelu_exact_grad(xv[i]);
+		break;
+	case UN_GELU_TANH:
+#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
+		for (size_t i = 0; i < n; i++)
+			dx[i] += dy[i] * gelu_tanh_grad(xv[i]);
+		break;
+	}
+}
+
+static seqc_tensor *unary(seqc_graph *g, seqc_tensor *x, int op, float s)
+{
+	if (!x)
+		return NULL;
+	bool grad = seqc_graph_wants_grad(g, &x, 1);
+	seqc_tensor *y = seqc_graph_output(g, x->ndim, x->shape, grad);
+	if (!y)
+		return NULL;
+	size_t n = x->numel;
+	const float *xv = x->val;
+	float *yv = y->val;
+	switch (op) {
+	case UN_SCALE:
+		for (size_t i = 0; i < n; i++)
+			yv[i] = s * xv[i];
+		break;
+	case UN_TANH:
+#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
+		for (size_t i = 0; i < n; i++)
+			yv[i] = tanhf(xv[i]);
+		break;
+	case UN_SIGMOID:
+#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
+		for (size_t i = 0; i < n; i++)
+			yv[i] = 1.0f / (1.0f + expf(-xv[i]));
+		break;
+	case UN_RELU:
+		for (size_t i = 0; i < n; i++)
+			yv[i] = xv[i] > 0.0f ? xv[i] : 0.0f;
+		break;
+	case UN_GELU_EXACT:
+#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
+		for (size_t i = 0; i < n; i++)
+			yv[i] = 0.5f * xv[i] * (1.0f + erff(xv[i] * (float)M_SQRT1_2));
+		break;
+	case UN_GELU_TANH:
+#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
+		for (size_t i = 0; i < n; i++) {
+			float x3 = xv[i] * xv[i] * xv[i];
+			yv[i] = 0.5f * xv[i] * (1.0f + tanhf(SQRT_2_OVER_PI * (xv[i] + GELU_C * x3)));
+		}
+		break;
+	}
+	if (grad) {
+		seqc_node *node = seqc_graph_record(g, un_names[op], unary_backward, y, &x, 1);
+		if (!node)
+			return NULL;
+		node->i[0] = op;
+		node->f[0] = s;
+	}
+	return y;
+}
+
+seqc_tensor *seqc_scale(seqc_graph *g, seqc_tensor *x, float s)
+{
+	return unary(g, x, UN_SCALE, s);
+}
+
+seqc_tensor *seqc_tanh(seqc_graph *g, seqc_tensor *x)
+{
+	return unary(g, x, UN_TANH, 0);
+}
+
+seqc_tensor *seqc_sigmoid(seqc_graph *g, seqc_tensor *x)
+{
+	return unary(g, x, UN_SIGMOID, 0);
+}
+
+seqc_tensor *seqc_relu(seqc_graph *g, seqc_tensor *x)
+{
+	return unary(g, x, UN_RELU, 0);
+}
+
+seqc_tensor *seqc_gelu(seqc_graph *g, seqc_tensor *x, seqc_gelu_kind kind)
+{
+	if (kind != SEQC_GELU_EXACT && kind != SEQC_GELU_TANH) {
+		seqc_error(SEQC_EINVAL, "gelu: unknown kind %d", (int)kind);
+		return NULL;
+	}
+	return unary(g, x, kind == SEQC_GELU_EXACT ? UN_GELU_EXACT : UN_GELU_TANH, 0);
+}

@@ -1,0 +1,312 @@
+/* Ops over the last axis: softmax, log-softmax, softmax + cross-entropy
+ * fused, layer norm. Each row is independent, so rows run in parallel. */
+#include <math.h>
+#include <string.h>
+
+#include "seq/graph_internal.h"
+#include "seq/ops.h"
+
+/* ---- softmax and log-softmax ---- */
+
+/* y = softmax(x) per row (log_softmax when as_log), max-subtracted. */
+static void softmax_rows(const float *x, float *y, size_t rows, size_t cols, bool as_log)
+{
+#pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
+	for (size_t r = 0; r < rows; r++) {
+		const float *xr = x + r * cols;
+		float *yr = y + r * cols;
+		float max = xr[0];
+		for (size_t c = 1; c < cols; c++)
+			max = xr[c] > max ? xr[c] : max;
+		double sum = 0;
+		for (size_t c = 0; c < cols; c++)
+			sum += expf(xr[c] - max);
+		if (as_log) {
+			float lse = max + (float)log(sum);
+			for (size_t c = 0; c < cols; c++)
+				yr[c] = xr[c] - lse;
+		} else {
+			float inv = (float)(1.0 / sum);
+			for (size_t c = 0; c < cols; c++)
+				yr[c] = expf(xr[c] - max) * inv;
+		}
+	}
+}
+
+/* softmax: dx = y (dy - sum(dy y)); log_softmax: dx = dy - exp(y) sum(dy). */
+static void softmax_backward(seqc_node *node)
+{
+	seqc_tensor *x = node->in[0], *y = node->out;
+	if (!x->grad)
+		return;
+	bool as_log = node->i[0];
+	size_t cols = seqc_tensor_cols(x), rows = seqc_tensor_rows(x);
+#pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
+	for (size_t r = 0; r < rows; r++) {
+		const float *yr = y->val + r * cols, *dyr = y->grad + r * cols;
+		float *dxr = x->grad + r * cols;
+		double s = 0;
+		if (as_log) {
+			for (size_t c = 0; c < cols; c++)
+				s += dyr[c];
+			for (size_t c = 0; c < cols; c++)
+				dxr[c] += dyr[c] - expf(yr[c]) * (float)s;
+		} else {
+			for (size_t c = 0; c < cols; c++)
+				s += dyr[c] * yr[c];
+			for (size_t c = 0; c < cols; c++)
+				dxr[c] += yr[c] * (dyr[c] - (float)s);
+		}
+	}
+}
+
+static seqc_tensor *softmax_op(seqc_graph *g, seqc_tensor *x, bool as_log)
+{
+	if (!x)
+		return NULL;
+	bool grad = seqc_graph_wants_grad(g, &x, 1);
+	seqc_tensor *y = seqc_graph_output(g, x->ndim, x->shape, grad);
+	if (!y)
+		return NULL;
+	softmax_rows(x->val, y->val, seqc_tensor_rows(x), seqc_tensor_cols(x), as_log);
+	if (grad) {
+		seqc_node *node = seqc_graph_record(g, as_log ? "log_softmax" : "softmax",
+						    softmax_backward, y, &x, 1);
+		if (!node)
+			return NULL;
+		node->i[0] = as_log;
+	}
+	return y;
+}
+
+seqc_tensor *seqc_softmax(seqc_graph *g, seqc_tensor *x)
+{
+	return softmax_op(g, x, false);
+}
+
+seqc_tensor *seqc_log_softmax(seqc_graph *g, seqc_tensor *x)
+{
+	return softmax_op(g, x, true);
+}
+
+/* ---- softmax + cross-entropy ---- */
+
+seqc_ce_opts seqc_ce_defaults(void)
+{
+	return (seqc_ce_opts){ .reduction = SEQC_REDUCE_MEAN, .ignore_index = -100,
+			       .label_smoothing = 0.0f };
+}
+
+/* Saved: targets [rows] (a copy) and the log-sum-exp of each row [rows].
+ * With e = label smoothing, V classes and p = softmax(logits):
+ *   loss_r = lse - (1 - e) x[t] - (e / V) sum_c x[c]
+ *   dx[r, c] = scale (p[c] - (1 - e) [c == t] - e / V)
+ * scale = dloss / count for mean, dloss for sum; ignored rows get 0. */
+typedef struct ce_saved {
+	int32_t *targets;
+	float *lse;
+} ce_saved;
+
+static void ce_backward(seqc_node *node)
+{
+	seqc_tensor *x = node->in[0];
+	if (!x->grad)
+		return;
+	const ce_saved *s = node->saved;
+	size_t cols = seqc_tensor_cols(x), rows = seqc_tensor_rows(x);
+	float eps = node->f[0], count = node->f[1];
+	int32_t ignore = (int32_t)node->i[0];
+	bool mean = node->i[1] == SEQC_REDUCE_MEAN;
+	float scale = node->out->grad[0] / (mean ? (count > 0 ? count : 1.0f) : 1.0f);
+	float smooth = eps / (float)cols;
+#pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
+	for (size_t r = 0; r < rows; r++) {
+		int32_t t = s->targets[r];
+		if (t == ignore)
+			continue;
+		const float *xr = x->val + r * cols;
+		float *dxr = x->grad + r * cols;
+		float lse = s->lse[r];
+		for (size_t c = 0; c < cols; c++)
+			dxr[c] += scale * (expf(xr[c] - lse) - smooth);
+		dxr[t] -= scale * (1.0f - eps);
+	}
+}
+
+seqc_tensor *seqc_cross_entropy(seqc_graph *g, seqc_tensor *logits, const seqc_ids *targets,
+				const seqc_ce_opts *opts)
+{
+	char sx[64];
+	if (!logits || !targets)
+		return NULL;
+	seqc_ce_opts o = opts ? *opts : seqc_ce_defaults();
+	size_t cols = seqc_tensor_cols(logits), rows = seqc_tensor_rows(logits);
+	if (targets->numel != rows) {
+		seqc_error(SEQC_ESHAPE, "cross_entropy: logits %s have %zu rows but there are %zu targets",
+			   seqc_shape_str(logits, sx, sizeof sx), rows, targets->numel);
+		return NULL;
+	}
+	if (!(o.label_smoothing >= 0.0f && o.label_smoothing <= 1.0f)) {
+		seqc_error(SEQC_EINVAL, "cross_entropy: label smoothing %g is outside [0, 1]",
+			   (double)o.label_smoothing);
+		return NULL;
+	}
+	if (o.reduction != SEQC_REDUCE_MEAN && o.reduction != SEQC_REDUCE_SUM) {
+		seqc_error(SEQC_EINVAL, "cross_entropy: unknown reduction %d", (int)o.reduction);
+		return NULL;
+	}
+	size_t count = 0;
+	for (size_t r = 0; r < rows; r++) {
+		int32_t t = targets->data[r];
+		if (t == o.ignore_index)
+			continue;
+		if (t < 0 || (size_t)t >= cols) {
+			seqc_error(SEQC_ERANGE, "cross_entropy: target %d at position %zu is outside [0, %zu)",
+				   t, r, cols);
+			return NULL;
+		}
+		count++;
+	}
+	bool grad = seqc_graph_wants_grad(g, &logits, 1);
+	size_t one = 1;
+	seqc_tensor *loss = seqc_graph_output(g, 1, &one, grad);
+	ce_saved *s = loss ? seqc_graph_alloc(g, sizeof *s) : NULL;
+	if (s) {
+		s->targets = seqc_graph_alloc(g, rows * sizeof(int32_t));
+		s->lse = s->targets ? seqc_graph_alloc(g, rows * sizeof(float)) : NULL;
+	}
+	if (!s || !s->lse)
+		return NULL;
+	memcpy(s->targets, targets->data, rows * sizeof(int32_t));
+	float eps = o.label_smoothing;
+	double total = 0;
+#pragma omp parallel for reduction(+ : total) if (rows * cols > SEQC_PAR_MIN)
+	for (size_t r = 0; r < rows; r++) {
+		const float *xr = logits->val + r * cols;
+		float max = xr[0];
+		for (size_t c = 1; c < cols; c++)
+			max = xr[c] > max ? xr[c] : max;
+		double sum = 0, xsum = 0;
+		for (size_t c = 0; c < cols; c++) {
+			sum += expf(xr[c] - max);
+			xsum += xr[c];
+		}
+		float lse = max + (float)log(sum);
+		s->lse[r] = lse;
+		int32_t t = s->targets[r];
+		if (t == o.ignore_index)
+			continue;
+		total += lse - (1.0 - eps) * xr[t] - eps * xsum / (double)cols;
+	}
+	if (o.reduction == SEQC_REDUCE_MEAN)
+		total = count ? total / (double)count : 0.0;
+	loss->val[0] = (float)total;
+	if (grad) {
+		seqc_node *node = seqc_graph_record(g, "cross_entropy", ce_backward, loss, &logits, 1);
+		if (!node)
+			return NULL;
+		node->saved = s;
+		node->f[0] = eps;
+		node->f[1] = (float)count;
+		node->i[0] = o.ignore_index;
+		node->i[1] = o.reduction;
+	}
+	return loss;
+}
+
+/* ---- layer norm ---- */
+
+/* Saved: mean and rstd = 1 / sqrt(var + eps) per row. With xhat = (x - mean)
+ * rstd and dn = dy w (dy when no weight):
+ *   dx = rstd (dn - mean(dn) - xhat mean(dn xhat)); dw += dy xhat; db += dy. */
+static void layer_norm_backward(seqc_node *node)
+{
+	seqc_tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *y = node->out;
+	const float *mean = node->saved, *rstd = mean + seqc_tensor_rows(x);
+	size_t cols = seqc_tensor_cols(x), rows = seqc_tensor_rows(x);
+	if (x->grad) {
+#pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
+		for (size_t r = 0; r < rows; r++) {
+			const float *xr = x->val + r * cols, *dyr = y->grad + r * cols;
+			float *dxr = x->grad + r * cols;
+			double dn_mean = 0, dn_xhat_mean = 0;
+			for (size_t c = 0; c < cols; c++) {
+				float dn = w ? dyr[c] * w->val[c] : dyr[c];
+				float xhat = (xr[c] - mean[r]) * rstd[r];
+				dn_mean += dn;
+				dn_xhat_mean += dn * xhat;
+			}
+			dn_mean /= (double)cols;
+			dn_xhat_mean /= (double)cols;
+			for (size_t c = 0; c < cols; c++) {
+				float dn = w ? dyr[c] * w->val[c] : dyr[c];
+				float xhat = (xr[c] - mean[r]) * rstd[r];
+				dxr[c] += rstd[r] * (dn - (float)dn_mean - xhat * (float)dn_xhat_mean);
+			}
+		}
+	}
+	/* Weight and bias sums run over rows: serial, to avoid racing. */
+	for (size_t r = 0; r < rows; r++) {
+		const float *xr = x->val + r * cols, *dyr = y->grad + r * cols;
+		if (w && w->grad)
+			for (size_t c = 0; c < cols; c++)
+				w->grad[c] += dyr[c] * (xr[c] - mean[r]) * rstd[r];
+		if (b && b->grad)
+			for (size_t c = 0; c < cols; c++)
+				b->grad[c] += dyr[c];
+	}
+}
+
+seqc_tensor *seqc_layer_norm(seqc_graph *g, seqc_tensor *x, seqc_tensor *w, seqc_tensor *b,
+			     float eps)
+{
+	char sx[64];
+	if (!x)
+		return NULL;
+	size_t cols = seqc_tensor_cols(x), rows = seqc_tensor_rows(x);
+	if ((w && (w->ndim != 1 || w->shape[0] != cols)) || (b && (b->ndim != 1 || b->shape[0] != cols))) {
+		seqc_error(SEQC_ESHAPE, "layer_norm: weight and bias must be [%zu] for x %s", cols,
+			   seqc_shape_str(x, sx, sizeof sx));
+		return NULL;
+	}
+	if (!(eps > 0.0f) || !isfinite(eps)) {
+		seqc_error(SEQC_EINVAL, "layer_norm: eps %g must be positive and finite", (double)eps);
+		return NULL;
+	}
+	seqc_tensor *in[3] = { x, w, b };
+	bool grad = seqc_graph_wants_grad(g, in, 3);
+	seqc_tensor *y = seqc_graph_output(g, x->ndim, x->shape, grad);
+	float *stats = y ? seqc_graph_alloc(g, 2 * rows * sizeof(float)) : NULL;
+	if (!stats)
+		return NULL;
+	float *mean = stats, *rstd = stats + rows;
+#pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
+	for (size_t r = 0; r < rows; r++) {
+		const float *xr = x->val + r * cols;
+		float *yr = y->val + r * cols;
+		double m = 0, v = 0;
+		for (size_t c = 0; c < cols; c++)
+			m += xr[c];
+		m /= (double)cols;
+		for (size_t c = 0; c < cols; c++)
+			v += (xr[c] - m) * (xr[c] - m);
+		v /= (double)cols;
+		mean[r] = (float)m;
+		rstd[r] = (float)(1.0 / sqrt(v + eps));
+		for (size_t c = 0; c < cols; c++) {
+			float o = (xr[c] - mean[r]) * rstd[r];
+			if (w)
+				o *= w->val[c];
+			if (b)
+				o += b->val[c];
+			yr[c] = o;
+		}
+	}
+	if (grad) {
+		seqc_node *node = seqc_graph_record(g, "layer_norm", layer_norm_backward, y, in, 3);
+		if (!node)
+			return NULL;
+		node->saved = stats;
+	}
+	return y;
+}

@@ -1,0 +1,17 @@
+/* seqc: sequence models in C. This header pulls in every public module. */
+#ifndef SEQC_SEQC_H
+#define SEQC_SEQC_H
+
+#include "seq/error.h"
+#include "seq/graph.h"
+#include "seq/ops.h"
+#include "seq/params.h"
+#include "seq/rng.h"
+#include "seq/tensor.h"
+
+#define SEQC_VERSION "0.1.0"
+
+/* The library's version string ("0.1.0"). */
+SEQC_API const char *seqc_version(void);
+
+#endif
