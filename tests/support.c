@@ -1,0 +1,127 @@
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool allclose(const float *a, const float *b, size_t n, float rtol, float atol, const char *what)
+{
+	size_t bad = n, worst = 0;
+	double maxdiff = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		bool ok = d <= atol + rtol * fabs((double)b[i]);
+		if (!ok && bad == n)
+			bad = i;
+		if (!(d <= maxdiff)) {
+			maxdiff = d;
+			worst = i;
+		}
+	}
+	if (bad == n)
+		return true;
+	fprintf(stderr, "%s: first mismatch at %zu: got %.8g, expected %.8g; largest difference %.3g at %zu\n",
+		what, bad, (double)a[bad], (double)b[bad], maxdiff, worst);
+	return false;
+}
+
+static double loss_of(seqc_graph *g, gradcheck_fn fn, void *ctx, const double *r)
+{
+	seqc_graph_reset(g);
+	bool old = seqc_graph_set_grad(g, false);
+	seqc_tensor *y = fn(g, ctx);
+	seqc_graph_set_grad(g, old);
+	if (!y)
+		return NAN;
+	double l = 0;
+	for (size_t i = 0; i < y->numel; i++)
+		l += r[i] * (double)y->val[i];
+	return l;
+}
+
+int gradcheck(gradcheck_fn fn, void *ctx, seqc_tensor *const *inputs, int ninputs, double eps,
+	      double tol, double atol, size_t max_elems)
+{
+	int failures = 0;
+	seqc_graph *g = seqc_graph_create(0);
+	ck_assert_ptr_nonnull(g);
+	for (int k = 0; k < ninputs; k++)
+		memset(inputs[k]->grad, 0, inputs[k]->numel * sizeof(float));
+	seqc_tensor *y = fn(g, ctx);
+	if (!y) {
+		fprintf(stderr, "gradcheck: forward failed: %s\n", seqc_errmsg());
+		seqc_graph_destroy(g);
+		return 1;
+	}
+	size_t ny = y->numel;
+	seqc_rng rng;
+	seqc_rng_seed(&rng, 1234, 99);
+	double *r = malloc(ny * sizeof *r);
+	float *rf = malloc(ny * sizeof *rf);
+	for (size_t i = 0; i < ny; i++) {
+		r[i] = 2.0 * seqc_rng_uniform(&rng) - 1.0;
+		rf[i] = (float)r[i];
+	}
+	ck_assert_int_eq(seqc_backward_from(g, y, rf), 0);
+	for (int k = 0; k < ninputs; k++) {
+		seqc_tensor *x = inputs[k];
+		float *analytic = malloc(x->numel * sizeof *analytic);
+		memcpy(analytic, x->grad, x->numel * sizeof *analytic);
+		size_t count = max_elems && x->numel > max_elems ? max_elems : x->numel;
+		for (size_t j = 0; j < count; j++) {
+			size_t i = count == x->numel ? j : seqc_rng_below(&rng, (uint32_t)x->numel);
+			float saved = x->val[i];
+			x->val[i] = (float)(saved + eps);
+			double lp = loss_of(g, fn, ctx, r);
+			x->val[i] = (float)(saved - eps);
+			double lm = loss_of(g, fn, ctx, r);
+			x->val[i] = saved;
+			double numeric = (lp - lm) / (2.0 * eps), a = analytic[i];
+			double denom = fmax(fmax(fabs(a), fabs(numeric)), 1e-6);
+			double diff = fabs(a - numeric);
+			if (!(diff / denom <= tol || diff <= atol)) {
+				if (failures < 5)
+					fprintf(stderr, "gradcheck: input %d element %zu: analytic %.6g, numeric %.6g\n",
+						k, i, a, numeric);
+				failures++;
+			}
+		}
+		free(analytic);
+	}
+	free(r);
+	free(rf);
+	seqc_graph_destroy(g);
+	return failures;
+}
+
+seqc_tensor *rand_tensor(int ndim, const size_t *shape, float lo, float hi, uint64_t seed)
+{
+	seqc_tensor *t = seqc_tensor_create(ndim, shape, true);
+	ck_assert_ptr_nonnull(t);
+	seqc_rng rng;
+	seqc_rng_seed(&rng, seed, 7);
+	for (size_t i = 0; i < t->numel; i++)
+		t->val[i] = lo + (hi - lo) * seqc_rng_uniform(&rng);
+	return t;
+}
+
+const char *test_data_path(const char *name)
+{
+	static char path[4096];
+	const char *dir = getenv("SEQC_TEST_DATA");
+	if (!dir)
+		dir = SEQC_SOURCE_DIR "/../shared/data";
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

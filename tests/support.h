@@ -1,0 +1,44 @@
+/* Helpers shared by the Check suites: array comparison, finite-difference
+ * gradient checks, and locating the shared test data. */
+#ifndef SEQC_TESTS_SUPPORT_H
+#define SEQC_TESTS_SUPPORT_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "seq/seqc.h"
+
+/* Exit code meson and automake read as "skipped". */
+#define TEST_SKIP 77
+
+/* True when |a[i] - b[i]| <= atol + rtol |b[i]| for every i. Otherwise
+ * prints (to stderr, prefixed by what) the first bad index, both values and
+ * the largest difference, and returns false. NaN never passes. */
+bool allclose(const float *a, const float *b, size_t n, float rtol, float atol, const char *what);
+
+/* The forward pass under test: builds its output in g from inputs the test
+ * owns (heap tensors with gradients) and returns it. Called many times; it
+ * must be deterministic (reseed any RNG from ctx). */
+typedef seqc_tensor *(*gradcheck_fn)(seqc_graph *g, void *ctx);
+
+/* STYLE.md's recipe: fixed random r, L = sum(r * y) in double, dy = r;
+ * central differences with step eps on every element of each input (a
+ * random subset of max_elems when larger; 0 = all); pass when
+ * |a - n| / max(|a|, |n|, 1e-6) <= tol, or |a - n| <= atol (for elements
+ * whose gradient is ~0 up to float rounding). Returns the number of
+ * failures, printing the first few with the input's index and element. */
+int gradcheck(gradcheck_fn fn, void *ctx, seqc_tensor *const *inputs, int ninputs, double eps,
+	      double tol, double atol, size_t max_elems);
+
+/* A heap tensor with a gradient, values uniform in [lo, hi) from seed. */
+seqc_tensor *rand_tensor(int ndim, const size_t *shape, float lo, float hi, uint64_t seed);
+
+/* Path of a file in the shared test data folder (../shared/data from the
+ * source tree, or $SEQC_TEST_DATA), or NULL when absent. Static buffer. */
+const char *test_data_path(const char *name);
+
+/* Run a suite; returns the process exit code (0 iff no failure). */
+int run_suite(Suite *s);
+
+#endif
