@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 static _Thread_local char last_message[1024];
+static _Thread_local int last_code;
 
 const char *seqc_strerror(int code)
 {
@@ -34,10 +35,17 @@ int seqc_error(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_message, sizeof last_message, fmt, ap);
 	va_end(ap);
+	last_code = code;
 	return code;
 }
 
 void seqc_error_clear(void)
 {
 	last_message[0] = '\0';
+	last_code = 0;
+}
+
+int seqc_errcode(void)
+{
+	return last_code ? last_code : SEQC_EINVAL;
 }

@@ -44,7 +44,11 @@ SEQC_API const char *seqc_errmsg(void);
  * callers outside the library may use it for their own messages too. */
 SEQC_API int seqc_error(int code, const char *fmt, ...) SEQC_PRINTF(2, 3);
 
-/* Clear the calling thread's message. */
+/* The code of the last failure on the calling thread (SEQC_EINVAL when no
+ * failure was recorded): for callers of functions that return NULL. */
+SEQC_API int seqc_errcode(void);
+
+/* Clear the calling thread's message and code. */
 SEQC_API void seqc_error_clear(void);
 
 #endif

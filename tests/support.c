@@ -117,6 +117,29 @@ const char *test_data_path(const char *name)
 	return access(path, R_OK) == 0 ? path : NULL;
 }
 
+json_t *fixture_load(const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/tests/golden/%s", SEQC_SOURCE_DIR, name);
+	json_error_t err;
+	json_t *root = json_load_file(path, 0, &err);
+	if (!root)
+		ck_abort_msg("fixture %s: %s (line %d)", path, err.text, err.line);
+	return root;
+}
+
+float *fixture_floats(json_t *obj, const char *key, size_t n)
+{
+	json_t *arr = json_object_get(obj, key);
+	ck_assert_msg(json_is_array(arr), "fixture: '%s' is not an array", key);
+	ck_assert_msg(json_array_size(arr) == n, "fixture: '%s' has %zu numbers, expected %zu", key,
+		      json_array_size(arr), n);
+	float *out = malloc((n ? n : 1) * sizeof *out);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (float)json_number_value(json_array_get(arr, i));
+	return out;
+}
+
 int run_suite(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

@@ -38,6 +38,14 @@ seqc_tensor *rand_tensor(int ndim, const size_t *shape, float lo, float hi, uint
  * source tree, or $SEQC_TEST_DATA), or NULL when absent. Static buffer. */
 const char *test_data_path(const char *name);
 
+/* Golden fixtures (JSON made by tests/golden/gen_*.py). fixture_load reads
+ * tests/golden/<name> from the source tree (failing the test when missing);
+ * fixture_floats returns a malloc'ed copy of the number array obj[key],
+ * failing the test unless it has exactly n elements. */
+#include <jansson.h>
+json_t *fixture_load(const char *name);
+float *fixture_floats(json_t *obj, const char *key, size_t n);
+
 /* Run a suite; returns the process exit code (0 iff no failure). */
 int run_suite(Suite *s);
 

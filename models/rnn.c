@@ -1,0 +1,549 @@
+/* Fused recurrent layers (see rnn.h for the formulas).
+ *
+ * Layout inside the op: x [B, T, IN] is a [B*T, IN] matrix whose row b*T + t is
+ * step t of sequence b. The input projection pre = x W_ih^T + biases is one
+ * GEMM into [B*T, G*H]; at step t the B rows of pre for that step are G*H
+ * floats apart with a stride of T*G*H, and the previous hidden state is
+ * y[:, t-1, :] (row stride T*H), so the recurrent GEMM reads it in place
+ * through its leading dimension: nothing is transposed or copied. */
+#include "models/rnn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "seq/graph_internal.h"
+
+int seqc_cell_gates(seqc_cell_kind cell)
+{
+	return cell == SEQC_CELL_LSTM ? 4 : cell == SEQC_CELL_GRU ? 3 : 1;
+}
+
+const char *seqc_cell_name(seqc_cell_kind cell)
+{
+	switch (cell) {
+	case SEQC_CELL_RNN_TANH: return "rnn_tanh";
+	case SEQC_CELL_RNN_RELU: return "rnn_relu";
+	case SEQC_CELL_LSTM: return "lstm";
+	case SEQC_CELL_GRU: return "gru";
+	}
+	return "unknown";
+}
+
+int seqc_cell_parse(const char *name)
+{
+	if (!strcmp(name, "rnn") || !strcmp(name, "rnn_tanh"))
+		return SEQC_CELL_RNN_TANH;
+	if (!strcmp(name, "rnn_relu"))
+		return SEQC_CELL_RNN_RELU;
+	if (!strcmp(name, "lstm"))
+		return SEQC_CELL_LSTM;
+	if (!strcmp(name, "gru"))
+		return SEQC_CELL_GRU;
+	return -1;
+}
+
+static inline float sigmoidf(float x)
+{
+	return 1.0f / (1.0f + expf(-x));
+}
+
+/* What forward saves for backward. */
+typedef struct rnn_saved {
+	seqc_cell_kind cell;
+	bool reverse;
+	size_t B, T, IN, H;
+	seqc_tensor *x, *h0, *c0, *w_ih, *w_hh, *b_ih, *b_hh; /* inputs */
+	seqc_tensor *y, *h_last, *c_last;                     /* outputs */
+	float *gates; /* [B*T, G*H] gate activations (LSTM i f g o, GRU r z n) */
+	float *cells; /* [B*T, H] LSTM cell state after each step */
+	float *hn;    /* [B*T, H] GRU W_hn h + b_hn */
+	/* backward scratch, taken from the arena by forward so that backward
+	 * never allocates (and so never fails) */
+	float *dpre;      /* [B*T, G*H] input-side pre-activation gradients */
+	float *dgh;       /* [B*T, G*H] hidden-side ones (GRU; = dpre otherwise) */
+	float *dh_next;   /* [B, H] */
+	float *dc_next;   /* [B, H] */
+	float *hprev_all; /* [B*T, H] the state each step read */
+	float *ones;      /* [B*T] for bias gradients as a GEMV */
+} rnn_saved;
+
+/* Step order: s = 0.. T-1 visits time t = s, or T-1-s when reversed. */
+static inline size_t step_time(const rnn_saved *s, size_t step)
+{
+	return s->reverse ? s->T - 1 - step : step;
+}
+
+/* The fused gate loop of one step, forward. pre: rows of this step (stride
+ * ldp), rec: h_prev W_hh^T [B, G*H] (NULL when h_prev is zero), h_prev and
+ * c_prev with row strides (NULL = zeros); writes y, cells, gates, hn rows of
+ * time t. */
+static void step_forward(const rnn_saved *s, size_t t, const float *pre, const float *rec,
+			 const float *h_prev, size_t ldh, const float *c_prev, size_t ldc,
+			 const float *b_hn)
+{
+	size_t B = s->B, T = s->T, H = s->H, G = (size_t)seqc_cell_gates(s->cell), GH = G * H;
+	float *y = s->y->val;
+#pragma omp parallel for if (B * H * G > 8192)
+	for (size_t idx = 0; idx < B * H; idx++) {
+		size_t b = idx / H, j = idx % H, row = b * T + t;
+		const float *p = pre + row * GH;
+		const float *r = rec ? rec + b * GH : NULL;
+		float *out = y + row * H + j;
+		switch (s->cell) {
+		case SEQC_CELL_RNN_TANH:
+		case SEQC_CELL_RNN_RELU: {
+			float a = p[j] + (r ? r[j] : 0.0f);
+			*out = s->cell == SEQC_CELL_RNN_TANH ? tanhf(a) : (a > 0.0f ? a : 0.0f);
+			break;
+		}
+		case SEQC_CELL_LSTM: {
+			float gi = sigmoidf(p[j] + (r ? r[j] : 0.0f));
+			float gf = sigmoidf(p[H + j] + (r ? r[H + j] : 0.0f));
+			float gg = tanhf(p[2 * H + j] + (r ? r[2 * H + j] : 0.0f));
+			float go = sigmoidf(p[3 * H + j] + (r ? r[3 * H + j] : 0.0f));
+			float cp = c_prev ? c_prev[b * ldc + j] : 0.0f;
+			float c = gf * cp + gi * gg;
+			float *gate = s->gates + row * GH;
+			gate[j] = gi;
+			gate[H + j] = gf;
+			gate[2 * H + j] = gg;
+			gate[3 * H + j] = go;
+			s->cells[row * H + j] = c;
+			*out = go * tanhf(c);
+			break;
+		}
+		case SEQC_CELL_GRU: {
+			float gr = sigmoidf(p[j] + (r ? r[j] : 0.0f));
+			float gz = sigmoidf(p[H + j] + (r ? r[H + j] : 0.0f));
+			float hn = (r ? r[2 * H + j] : 0.0f) + (b_hn ? b_hn[j] : 0.0f);
+			float gn = tanhf(p[2 * H + j] + gr * hn);
+			float hp = h_prev ? h_prev[b * ldh + j] : 0.0f;
+			float *gate = s->gates + row * GH;
+			gate[j] = gr;
+			gate[H + j] = gz;
+			gate[2 * H + j] = gn;
+			s->hn[row * H + j] = hn;
+			*out = (1.0f - gz) * gn + gz * hp;
+			break;
+		}
+		}
+	}
+}
+
+/* Column sums of m [rows, cols] added into out [cols], as one GEMV. */
+static void add_column_sums(const float *m, size_t rows, size_t cols, const float *ones, float *out)
+{
+	cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)rows, (blasint)cols, 1.0f, m, (blasint)cols,
+		    ones, 1, 1.0f, out, 1);
+}
+
+/* Backward of the whole layer.
+ * Per step (in reverse step order), with dh = dy_t + (recurrent gradient):
+ *   RNN:  da = dh act'(a)                       dpre = dgh = da
+ *   LSTM: dc = dc_next + dh o (1 - tanh^2 c); di = dc g; df = dc c_prev;
+ *         dg = dc i; do = dh tanh c; pre-activation grads by each gate's
+ *         derivative; dc_next = dc f            dpre = dgh
+ *   GRU:  dn = dh (1 - z); dz = dh (h_prev - n); dan = dn (1 - n^2);
+ *         dr = dan hn; dar, daz by sigmoid'; input side (r, z, n) = (dar,
+ *         daz, dan); hidden side (r, z, n) = (dar, daz, dan r);
+ *         direct dh_prev = dh z
+ *   dh_prev += dgh_t W_hh
+ * Then dW_ih += dpre^T x, dx += dpre W_ih, dW_hh += dgh^T h_prev(all steps),
+ * db_ih += column sums of dpre, db_hh += column sums of dgh. */
+static void rnn_backward(seqc_node *node)
+{
+	const rnn_saved *s = node->saved;
+	size_t B = s->B, T = s->T, IN = s->IN, H = s->H, G = (size_t)seqc_cell_gates(s->cell);
+	size_t GH = G * H, N = B * T;
+	bool lstm = s->cell == SEQC_CELL_LSTM;
+	float *dpre = s->dpre, *dgh = s->dgh, *dh_next = s->dh_next, *dc_next = s->dc_next;
+	float *hprev_all = s->hprev_all, *ones = s->ones;
+	const float *y = s->y->val, *dy = s->y->grad;
+	for (size_t i = 0; i < B * H; i++) {
+		dh_next[i] = s->h_last && s->h_last->grad ? s->h_last->grad[i] : 0.0f;
+		dc_next[i] = s->c_last && s->c_last->grad ? s->c_last->grad[i] : 0.0f;
+	}
+	for (size_t i = 0; i < N; i++)
+		ones[i] = 1.0f;
+
+	for (size_t step = T; step-- > 0;) {
+		size_t t = step_time(s, step);
+		/* previous state: time t -/+ 1, or the initial state */
+		const float *h_prev = NULL, *c_prev = NULL;
+		size_t ldh = T * H;
+		if (step > 0) {
+			size_t tp = step_time(s, step - 1);
+			h_prev = y + tp * H;
+			c_prev = lstm ? s->cells + tp * H : NULL;
+		} else {
+			h_prev = s->h0 ? s->h0->val : NULL;
+			c_prev = s->c0 ? s->c0->val : NULL;
+			ldh = H;
+		}
+#pragma omp parallel for if (B * H * G > 8192)
+		for (size_t idx = 0; idx < B * H; idx++) {
+			size_t b = idx / H, j = idx % H, row = b * T + t;
+			float dh = dy[row * H + j] + dh_next[idx];
+			float *dp = dpre + row * GH;
+			const float *gate = s->gates ? s->gates + row * GH : NULL;
+			float hp = h_prev ? h_prev[b * ldh + j] : 0.0f;
+			hprev_all[row * H + j] = hp;
+			switch (s->cell) {
+			case SEQC_CELL_RNN_TANH: {
+				float h = y[row * H + j];
+				dp[j] = dh * (1.0f - h * h);
+				dh_next[idx] = 0.0f;
+				break;
+			}
+			case SEQC_CELL_RNN_RELU:
+				dp[j] = y[row * H + j] > 0.0f ? dh : 0.0f;
+				dh_next[idx] = 0.0f;
+				break;
+			case SEQC_CELL_LSTM: {
+				float gi = gate[j], gf = gate[H + j], gg = gate[2 * H + j], go = gate[3 * H + j];
+				float c = s->cells[row * H + j];
+				float cp = c_prev ? c_prev[b * (step > 0 ? T * H : H) + j] : 0.0f;
+				float tc = tanhf(c);
+				float dc = dc_next[idx] + dh * go * (1.0f - tc * tc);
+				dp[j] = dc * gg * gi * (1.0f - gi);
+				dp[H + j] = dc * cp * gf * (1.0f - gf);
+				dp[2 * H + j] = dc * gi * (1.0f - gg * gg);
+				dp[3 * H + j] = dh * tc * go * (1.0f - go);
+				dc_next[idx] = dc * gf;
+				dh_next[idx] = 0.0f;
+				break;
+			}
+			case SEQC_CELL_GRU: {
+				float gr = gate[j], gz = gate[H + j], gn = gate[2 * H + j];
+				float hn = s->hn[row * H + j];
+				float dan = dh * (1.0f - gz) * (1.0f - gn * gn);
+				float dar = dan * hn * gr * (1.0f - gr);
+				float daz = dh * (hp - gn) * gz * (1.0f - gz);
+				float *dq = dgh + row * GH;
+				dp[j] = dar;
+				dp[H + j] = daz;
+				dp[2 * H + j] = dan;
+				dq[j] = dar;
+				dq[H + j] = daz;
+				dq[2 * H + j] = dan * gr;
+				dh_next[idx] = dh * gz;
+				break;
+			}
+			}
+		}
+		/* dh_prev += dgh_t W_hh; not needed past the first step unless
+		 * the initial state wants a gradient. */
+		if (step > 0 || (s->h0 && s->h0->grad))
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)B, (blasint)H,
+				    (blasint)GH, 1.0f, dgh + t * GH, (blasint)(T * GH), s->w_hh->val,
+				    (blasint)H, 1.0f, dh_next, (blasint)H);
+	}
+	if (s->h0 && s->h0->grad)
+		for (size_t i = 0; i < B * H; i++)
+			s->h0->grad[i] += dh_next[i];
+	if (s->c0 && s->c0->grad)
+		for (size_t i = 0; i < B * H; i++)
+			s->c0->grad[i] += dc_next[i];
+	if (s->x->grad)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)N, (blasint)IN,
+			    (blasint)GH, 1.0f, dpre, (blasint)GH, s->w_ih->val, (blasint)IN, 1.0f,
+			    s->x->grad, (blasint)IN);
+	if (s->w_ih->grad)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)GH, (blasint)IN,
+			    (blasint)N, 1.0f, dpre, (blasint)GH, s->x->val, (blasint)IN, 1.0f,
+			    s->w_ih->grad, (blasint)IN);
+	if (s->w_hh->grad)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)GH, (blasint)H,
+			    (blasint)N, 1.0f, dgh, (blasint)GH, hprev_all, (blasint)H, 1.0f,
+			    s->w_hh->grad, (blasint)H);
+	if (s->b_ih && s->b_ih->grad)
+		add_column_sums(dpre, N, GH, ones, s->b_ih->grad);
+	if (s->b_hh && s->b_hh->grad)
+		add_column_sums(dgh, N, GH, ones, s->b_hh->grad);
+}
+
+static bool check_2d(const seqc_tensor *t, size_t rows, size_t cols)
+{
+	return t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols;
+}
+
+static bool check_1d(const seqc_tensor *t, size_t n)
+{
+	return t->ndim == 1 && t->shape[0] == n;
+}
+
+seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, seqc_tensor *h0,
+			    seqc_tensor *c0, seqc_tensor *w_ih, seqc_tensor *w_hh, seqc_tensor *b_ih,
+			    seqc_tensor *b_hh, bool reverse, seqc_tensor **h_last,
+			    seqc_tensor **c_last)
+{
+	char sx[64], sw[64];
+	if (h_last)
+		*h_last = NULL;
+	if (c_last)
+		*c_last = NULL;
+	if (!x || !w_ih || !w_hh)
+		return NULL;
+	if (cell < SEQC_CELL_RNN_TANH || cell > SEQC_CELL_GRU) {
+		seqc_error(SEQC_EINVAL, "rnn: unknown cell kind %d", (int)cell);
+		return NULL;
+	}
+	size_t G = (size_t)seqc_cell_gates(cell);
+	if (x->ndim != 3 || w_ih->ndim != 2 || w_ih->shape[0] % G) {
+		seqc_error(SEQC_ESHAPE, "rnn: x %s must be [B, T, I] and weight_ih %s [%zu*H, I]",
+			   seqc_shape_str(x, sx, sizeof sx), seqc_shape_str(w_ih, sw, sizeof sw), G);
+		return NULL;
+	}
+	size_t B = x->shape[0], T = x->shape[1], IN = x->shape[2], H = w_ih->shape[0] / G, GH = G * H;
+	bool lstm = cell == SEQC_CELL_LSTM;
+	if (!check_2d(w_ih, GH, IN) || !check_2d(w_hh, GH, H) || (b_ih && !check_1d(b_ih, GH)) ||
+	    (b_hh && !check_1d(b_hh, GH)) || (!b_ih != !b_hh) || (h0 && !check_2d(h0, B, H)) ||
+	    (c0 && (!lstm || !check_2d(c0, B, H)))) {
+		seqc_error(SEQC_ESHAPE,
+			   "rnn (%s): with x %s the weights must be [%zu, %zu] and [%zu, %zu], the biases "
+			   "[%zu] (both or neither), the initial states [%zu, %zu]%s",
+			   seqc_cell_name(cell), seqc_shape_str(x, sx, sizeof sx), GH, IN, GH, H, GH, B, H,
+			   lstm ? "" : " (no cell state)");
+		return NULL;
+	}
+	seqc_tensor *in[7] = { x, h0, c0, w_ih, w_hh, b_ih, b_hh };
+	bool grad = seqc_graph_wants_grad(g, in, 7);
+	size_t ys[3] = { B, T, H }, hs[2] = { B, H };
+	rnn_saved *s = seqc_graph_alloc(g, sizeof *s);
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof *s);
+	*s = (rnn_saved){ .cell = cell, .reverse = reverse, .B = B, .T = T, .IN = IN, .H = H,
+			  .x = x, .h0 = h0, .c0 = c0, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih,
+			  .b_hh = b_hh };
+	s->y = seqc_graph_output(g, 3, ys, grad);
+	s->h_last = s->y ? seqc_graph_output(g, 2, hs, grad) : NULL;
+	s->c_last = s->h_last && lstm ? seqc_graph_output(g, 2, hs, grad) : NULL;
+	float *pre = seqc_graph_alloc(g, B * T * GH * sizeof(float));
+	float *rec = pre ? seqc_graph_alloc(g, B * GH * sizeof(float)) : NULL;
+	if (!s->h_last || (lstm && !s->c_last) || !rec)
+		return NULL;
+	if (G > 1 && (s->gates = seqc_graph_alloc(g, B * T * GH * sizeof(float))) == NULL)
+		return NULL;
+	if (lstm && (s->cells = seqc_graph_alloc(g, B * T * H * sizeof(float))) == NULL)
+		return NULL;
+	if (cell == SEQC_CELL_GRU && (s->hn = seqc_graph_alloc(g, B * T * H * sizeof(float))) == NULL)
+		return NULL;
+
+	/* pre = x W_ih^T + b_ih + b_hh, except GRU's n gate where b_hn must
+	 * stay inside r (W_hn h + b_hn). */
+	float *bias_row = rec; /* rec is free until the first step */
+	for (size_t k = 0; k < GH; k++) {
+		bool hidden_inside = cell == SEQC_CELL_GRU && k >= 2 * H;
+		bias_row[k] = b_ih ? b_ih->val[k] + (hidden_inside ? 0.0f : b_hh->val[k]) : 0.0f;
+	}
+	for (size_t r = 0; r < B * T; r++)
+		memcpy(pre + r * GH, bias_row, GH * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)(B * T), (blasint)GH,
+		    (blasint)IN, 1.0f, x->val, (blasint)IN, w_ih->val, (blasint)IN, 1.0f, pre,
+		    (blasint)GH);
+	const float *b_hn = cell == SEQC_CELL_GRU && b_hh ? b_hh->val + 2 * H : NULL;
+
+	const float *h_prev = h0 ? h0->val : NULL, *c_prev = c0 ? c0->val : NULL;
+	size_t ld_prev = H;
+	for (size_t step = 0; step < T; step++) {
+		size_t t = step_time(s, step);
+		if (h_prev)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)B, (blasint)GH,
+				    (blasint)H, 1.0f, h_prev, (blasint)ld_prev, w_hh->val, (blasint)H,
+				    0.0f, rec, (blasint)GH);
+		step_forward(s, t, pre, h_prev ? rec : NULL, h_prev, ld_prev, c_prev, ld_prev, b_hn);
+		h_prev = s->y->val + t * H;
+		c_prev = lstm ? s->cells + t * H : NULL;
+		ld_prev = T * H;
+	}
+	size_t t_last = step_time(s, T - 1);
+	for (size_t b = 0; b < B; b++) {
+		memcpy(s->h_last->val + b * H, s->y->val + (b * T + t_last) * H, H * sizeof(float));
+		if (lstm)
+			memcpy(s->c_last->val + b * H, s->cells + (b * T + t_last) * H, H * sizeof(float));
+	}
+	if (grad) {
+		seqc_node *node = seqc_graph_record(g, seqc_cell_name(cell), rnn_backward, s->y, in, 0);
+		s->dpre = node ? seqc_graph_alloc(g, B * T * GH * sizeof(float)) : NULL;
+		s->dgh = cell == SEQC_CELL_GRU && s->dpre ? seqc_graph_alloc(g, B * T * GH * sizeof(float))
+							  : s->dpre;
+		s->dh_next = s->dgh ? seqc_graph_alloc(g, B * H * sizeof(float)) : NULL;
+		s->dc_next = s->dh_next ? seqc_graph_alloc(g, B * H * sizeof(float)) : NULL;
+		s->hprev_all = s->dc_next ? seqc_graph_alloc(g, B * T * H * sizeof(float)) : NULL;
+		s->ones = s->hprev_all ? seqc_graph_alloc(g, B * T * sizeof(float)) : NULL;
+		if (!s->ones)
+			return NULL;
+		node->saved = s;
+	}
+	if (h_last)
+		*h_last = s->h_last;
+	if (c_last)
+		*c_last = s->c_last;
+	return s->y;
+}
+
+int seqc_rnn_cell_step(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, seqc_tensor *h,
+		       seqc_tensor *c, seqc_tensor *w_ih, seqc_tensor *w_hh, seqc_tensor *b_ih,
+		       seqc_tensor *b_hh, seqc_tensor **h_new, seqc_tensor **c_new)
+{
+	char sx[64];
+	*h_new = NULL;
+	if (c_new)
+		*c_new = NULL;
+	if (!x)
+		return seqc_errcode();
+	if (x->ndim != 2)
+		return seqc_error(SEQC_ESHAPE, "rnn step: x %s must be [B, IN]",
+				  seqc_shape_str(x, sx, sizeof sx));
+	seqc_tensor *x3 = seqc_reshape(g, x, 3, (size_t[]){ x->shape[0], 1, x->shape[1] });
+	seqc_tensor *y = seqc_rnn_layer(g, cell, x3, h, c, w_ih, w_hh, b_ih, b_hh, false, h_new, c_new);
+	return y ? 0 : seqc_errcode();
+}
+
+/* ---- the multi-layer module ---- */
+
+int seqc_rnn_declare(seqc_rnn *r, const seqc_rnn_config *c, seqc_params *p, const char *prefix)
+{
+	memset(r, 0, sizeof *r);
+	if (c->cell < SEQC_CELL_RNN_TANH || c->cell > SEQC_CELL_GRU)
+		return seqc_error(SEQC_EINVAL, "rnn: unknown cell kind %d", (int)c->cell);
+	if (!c->input_size || !c->hidden_size || !c->layers || c->layers > SEQC_RNN_MAX_LAYERS)
+		return seqc_error(SEQC_EINVAL,
+				  "rnn: input size %zu, hidden size %zu and layers %zu must be positive "
+				  "(layers at most %d)",
+				  c->input_size, c->hidden_size, c->layers, SEQC_RNN_MAX_LAYERS);
+	if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+		return seqc_error(SEQC_EINVAL, "rnn: dropout %g is outside [0, 1)", (double)c->dropout);
+	if (c->forget_bias_one && (c->cell != SEQC_CELL_LSTM || !c->bias))
+		return seqc_error(SEQC_EINVAL, "rnn: forget bias one needs an LSTM with biases");
+	r->c = *c;
+	size_t D = c->bidirectional ? 2 : 1, H = c->hidden_size;
+	size_t GH = (size_t)seqc_cell_gates(c->cell) * H;
+	/* PyTorch: every weight and bias U(-1/sqrt(H), 1/sqrt(H)). */
+	seqc_init init = { SEQC_INIT_UNIFORM, 1.0f / sqrtf((float)H) };
+	for (size_t l = 0; l < c->layers; l++)
+		for (size_t d = 0; d < D; d++) {
+			size_t k = l * D + d, in = l == 0 ? c->input_size : D * H;
+			const char *suffix = d ? "_reverse" : "";
+			char name[256];
+			snprintf(name, sizeof name, "%sweight_ih_l%zu%s", prefix, l, suffix);
+			r->w_ih[k] = seqc_params_add(p, name, 2, (size_t[]){ GH, in }, init, false);
+			snprintf(name, sizeof name, "%sweight_hh_l%zu%s", prefix, l, suffix);
+			r->w_hh[k] = seqc_params_add(p, name, 2, (size_t[]){ GH, H }, init, false);
+			if (!r->w_ih[k] || !r->w_hh[k])
+				return seqc_errcode();
+			if (!c->bias)
+				continue;
+			snprintf(name, sizeof name, "%sbias_ih_l%zu%s", prefix, l, suffix);
+			r->b_ih[k] = seqc_params_add(p, name, 1, &GH, init, true);
+			snprintf(name, sizeof name, "%sbias_hh_l%zu%s", prefix, l, suffix);
+			r->b_hh[k] = seqc_params_add(p, name, 1, &GH, init, true);
+			if (!r->b_ih[k] || !r->b_hh[k])
+				return seqc_errcode();
+		}
+	return 0;
+}
+
+int seqc_rnn_post_init(seqc_rnn *r, seqc_rng *rng)
+{
+	size_t D = r->c.bidirectional ? 2 : 1, H = r->c.hidden_size;
+	size_t G = (size_t)seqc_cell_gates(r->c.cell);
+	for (size_t k = 0; k < r->c.layers * D; k++) {
+		if (r->c.orthogonal_hh) {
+			/* one orthogonal [H, H] block per gate, as is usual for
+			 * gated cells (Saxe et al. 2014) */
+			for (size_t gate = 0; gate < G; gate++) {
+				seqc_tensor block = { .val = r->w_hh[k]->val + gate * H * H, .ndim = 2,
+						      .shape = { H, H }, .numel = H * H };
+				int rc = seqc_init_tensor(&block, (seqc_init){ SEQC_INIT_ORTHOGONAL, 1.0f }, rng);
+				if (rc < 0)
+					return rc;
+			}
+		}
+		if (r->c.forget_bias_one)
+			for (size_t j = 0; j < H; j++) {
+				r->b_ih[k]->val[H + j] = 1.0f;
+				r->b_hh[k]->val[H + j] = 0.0f;
+			}
+	}
+	return 0;
+}
+
+/* [L*D, B, H] state -> the [B, H] slice of layer-direction k (a copy with
+ * its own gradient link). */
+static seqc_tensor *state_slice(seqc_graph *g, seqc_tensor *s, size_t k)
+{
+	if (!s)
+		return NULL;
+	seqc_tensor *one = seqc_slice(g, s, 0, k, 1);
+	return seqc_reshape(g, one, 2, (size_t[]){ s->shape[1], s->shape[2] });
+}
+
+/* Stack per-layer [B, H] states into [L*D, B, H]. */
+static seqc_tensor *state_stack(seqc_graph *g, seqc_tensor **parts, size_t n)
+{
+	seqc_tensor *three[2 * SEQC_RNN_MAX_LAYERS];
+	for (size_t k = 0; k < n; k++) {
+		if (!parts[k])
+			return NULL;
+		three[k] = seqc_reshape(g, parts[k], 3, (size_t[]){ 1, parts[k]->shape[0], parts[k]->shape[1] });
+	}
+	return seqc_concat(g, three, (int)n, 0);
+}
+
+int seqc_rnn_forward(seqc_graph *g, const seqc_rnn *r, seqc_tensor *x, seqc_tensor *h0,
+		     seqc_tensor *c0, seqc_rng *rng, seqc_tensor **y, seqc_tensor **h_n,
+		     seqc_tensor **c_n)
+{
+	char sx[64], sh[64];
+	*y = NULL;
+	if (h_n)
+		*h_n = NULL;
+	if (c_n)
+		*c_n = NULL;
+	if (!x)
+		return seqc_errcode();
+	size_t D = r->c.bidirectional ? 2 : 1, L = r->c.layers, H = r->c.hidden_size;
+	bool lstm = r->c.cell == SEQC_CELL_LSTM;
+	if (x->ndim != 3 || x->shape[2] != r->c.input_size)
+		return seqc_error(SEQC_ESHAPE, "rnn: input %s must be [B, T, %zu]",
+				  seqc_shape_str(x, sx, sizeof sx), r->c.input_size);
+	size_t B = x->shape[0];
+	for (int k = 0; k < 2; k++) {
+		seqc_tensor *s = k ? c0 : h0;
+		if (s && (s->ndim != 3 || s->shape[0] != L * D || s->shape[1] != B || s->shape[2] != H))
+			return seqc_error(SEQC_ESHAPE, "rnn: initial %s state %s must be [%zu, %zu, %zu]",
+					  k ? "cell" : "hidden", seqc_shape_str(s, sh, sizeof sh), L * D,
+					  B, H);
+	}
+	if (c0 && !lstm)
+		return seqc_error(SEQC_EINVAL, "rnn: a cell state is given to a %s",
+				  seqc_cell_name(r->c.cell));
+	seqc_tensor *hs[2 * SEQC_RNN_MAX_LAYERS], *cs[2 * SEQC_RNN_MAX_LAYERS];
+	seqc_tensor *input = x;
+	for (size_t l = 0; l < L; l++) {
+		seqc_tensor *outs[2];
+		for (size_t d = 0; d < D; d++) {
+			size_t k = l * D + d;
+			outs[d] = seqc_rnn_layer(g, r->c.cell, input, state_slice(g, h0, k),
+						 state_slice(g, c0, k), r->w_ih[k], r->w_hh[k], r->b_ih[k],
+						 r->b_hh[k], d == 1, &hs[k], &cs[k]);
+			if (!outs[d])
+				return seqc_errcode();
+		}
+		input = D == 2 ? seqc_concat(g, outs, 2, 2) : outs[0];
+		if (l + 1 < L && r->c.dropout > 0.0f)
+			input = seqc_dropout(g, input, r->c.dropout, rng);
+		if (!input)
+			return seqc_errcode();
+	}
+	*y = input;
+	if (h_n && !(*h_n = state_stack(g, hs, L * D)))
+		return seqc_errcode();
+	if (c_n && lstm && !(*c_n = state_stack(g, cs, L * D)))
+		return seqc_errcode();
+	return 0;
+}
