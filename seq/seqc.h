@@ -7,6 +7,7 @@
 #include "seq/ops.h"
 #include "seq/params.h"
 #include "seq/rng.h"
+#include "seq/safetensors.h"
 #include "seq/tensor.h"
 
 #define SEQC_VERSION "0.1.0"
