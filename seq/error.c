@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_message[1024];
 static _Thread_local int last_code;
@@ -37,6 +38,25 @@ int seqc_error(int code, const char *fmt, ...)
 	va_end(ap);
 	last_code = code;
 	return code;
+}
+
+int seqc_error_wrap(const char *fmt, ...)
+{
+	char old[sizeof last_message];
+	memcpy(old, last_message, sizeof old);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(last_message, sizeof last_message, fmt, ap);
+	va_end(ap);
+	/* then ": " and the old message, as much as fits */
+	size_t at = n < 0 ? 0 : (size_t)n < sizeof last_message ? (size_t)n : sizeof last_message - 1;
+	const char *sep = ": ";
+	for (size_t i = 0; sep[i] && at + 1 < sizeof last_message; i++)
+		last_message[at++] = sep[i];
+	for (size_t i = 0; old[i] && at + 1 < sizeof last_message; i++)
+		last_message[at++] = old[i];
+	last_message[at] = '\0';
+	return seqc_errcode();
 }
 
 void seqc_error_clear(void)

@@ -44,6 +44,11 @@ SEQC_API const char *seqc_errmsg(void);
  * callers outside the library may use it for their own messages too. */
 SEQC_API int seqc_error(int code, const char *fmt, ...) SEQC_PRINTF(2, 3);
 
+/* Put context in front of the last message ("file.safetensors: " + old
+ * message) and return the last code: for a caller that knows what the
+ * failing input was called. */
+SEQC_API int seqc_error_wrap(const char *fmt, ...) SEQC_PRINTF(1, 2);
+
 /* The code of the last failure on the calling thread (SEQC_EINVAL when no
  * failure was recorded): for callers of functions that return NULL. */
 SEQC_API int seqc_errcode(void);
