@@ -22,6 +22,7 @@ struct seqc_graph {
 	size_t heap_allocs; /* chunks taken from the heap, ever */
 	size_t min_chunk;
 	seqc_node *tail;    /* last record */
+	bool backward_done; /* a backward has walked the tape since the reset */
 	bool grad_enabled;
 	bool training;
 };
@@ -94,6 +95,7 @@ void seqc_graph_reset(seqc_graph *g)
 	g->head->used = 0;
 	g->used = 0;
 	g->tail = NULL;
+	g->backward_done = false;
 }
 
 bool seqc_graph_set_grad(seqc_graph *g, bool enabled)
@@ -250,6 +252,14 @@ int seqc_backward_from(seqc_graph *g, seqc_tensor *y, const float *dy)
 		return seqc_error(SEQC_EINVAL,
 				  "backward: the output has no gradient (gradients off, or no "
 				  "input wants one)");
+	/* A second backward over the same tape (two losses, or truncated BPTT
+	 * chunks in one graph) must not push the first one's intermediate
+	 * gradients down again: they start from zero, as in PyTorch; leaves
+	 * (parameters, graph tensors that no op made) keep accumulating. */
+	if (g->backward_done)
+		for (seqc_node *n = g->tail; n; n = n->prev)
+			memset(n->out->grad, 0, n->out->numel * sizeof(float));
+	g->backward_done = true;
 	for (size_t i = 0; i < y->numel; i++)
 		y->grad[i] += dy[i];
 	for (seqc_node *n = g->tail; n; n = n->prev)

@@ -63,7 +63,10 @@ SEQC_API seqc_tensor *seqc_detach(seqc_graph *g, const seqc_tensor *x);
 
 /* Backpropagate from a scalar loss (numel 1): its gradient is set to 1 and
  * every record is walked in reverse. SEQC_EINVAL when loss is not a scalar
- * or has no gradient (gradients off, or nothing it depends on wants one). */
+ * or has no gradient (gradients off, or nothing it depends on wants one).
+ * Calling it again on the same tape (before a reset) adds the new loss's
+ * gradient once more into the leaves (parameters and tensors no op made),
+ * as PyTorch with retain_graph: the gradients of op outputs restart from 0. */
 SEQC_API int seqc_backward(seqc_graph *g, seqc_tensor *loss);
 
 /* Backpropagate from any tensor y with the upstream gradient dy [y->numel]

@@ -84,7 +84,9 @@ seqc_tensor *seqc_matmul(seqc_graph *g, seqc_tensor *a, seqc_tensor *b, bool ta,
 	if (k != kb)
 		goto mismatch;
 	shape[ndim - 1] = n;
-	if (ndim == 3)
+	/* Batched: [B, M, N]. (An a of 3 dims times a 2-D b keeps a's leading
+	 * dims, set above.) */
+	if (a->ndim == 3 && b->ndim == 3)
 		shape[1] = m;
 
 	seqc_tensor *in[2] = { a, b };

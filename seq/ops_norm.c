@@ -22,9 +22,11 @@ static void softmax_rows(const float *x, float *y, size_t rows, size_t cols, boo
 		for (size_t c = 0; c < cols; c++)
 			sum += expf(xr[c] - max);
 		if (as_log) {
-			float lse = max + (float)log(sum);
+			/* (x - max) - log(sum), not x - (max + log(sum)): the
+			 * rounded lse would cost ulp(max) for large logits. */
+			float logsum = (float)log(sum);
 			for (size_t c = 0; c < cols; c++)
-				yr[c] = xr[c] - lse;
+				yr[c] = (xr[c] - max) - logsum;
 		} else {
 			float inv = (float)(1.0 / sum);
 			for (size_t c = 0; c < cols; c++)
@@ -97,14 +99,17 @@ seqc_ce_opts seqc_ce_defaults(void)
 			       .label_smoothing = 0.0f };
 }
 
-/* Saved: targets [rows] (a copy) and the log-sum-exp of each row [rows].
+/* Saved: targets [rows] (a copy), and each row's max and log(sum(exp(x -
+ * max))) [rows] kept apart, so that p = exp((x - max) - logsum) does not
+ * carry the rounding of max + logsum (ulp(max) for large logits).
  * With e = label smoothing, V classes and p = softmax(logits):
  *   loss_r = lse - (1 - e) x[t] - (e / V) sum_c x[c]
  *   dx[r, c] = scale (p[c] - (1 - e) [c == t] - e / V)
  * scale = dloss / count for mean, dloss for sum; ignored rows get 0. */
 typedef struct ce_saved {
 	int32_t *targets;
-	float *lse;
+	float *max;
+	float *logsum;
 } ce_saved;
 
 static void ce_backward(seqc_node *node)
@@ -126,9 +131,9 @@ static void ce_backward(seqc_node *node)
 			continue;
 		const float *xr = x->val + r * cols;
 		float *dxr = x->grad + r * cols;
-		float lse = s->lse[r];
+		float max = s->max[r], logsum = s->logsum[r];
 		for (size_t c = 0; c < cols; c++)
-			dxr[c] += scale * (expf(xr[c] - lse) - smooth);
+			dxr[c] += scale * (expf((xr[c] - max) - logsum) - smooth);
 		dxr[t] -= scale * (1.0f - eps);
 	}
 }
@@ -173,9 +178,10 @@ seqc_tensor *seqc_cross_entropy(seqc_graph *g, seqc_tensor *logits, const seqc_i
 	ce_saved *s = loss ? seqc_graph_alloc(g, sizeof *s) : NULL;
 	if (s) {
 		s->targets = seqc_graph_alloc(g, rows * sizeof(int32_t));
-		s->lse = s->targets ? seqc_graph_alloc(g, rows * sizeof(float)) : NULL;
+		s->max = s->targets ? seqc_graph_alloc(g, 2 * rows * sizeof(float)) : NULL;
+		s->logsum = s->max ? s->max + rows : NULL;
 	}
-	if (!s || !s->lse)
+	if (!s || !s->max)
 		return NULL;
 	memcpy(s->targets, targets->data, rows * sizeof(int32_t));
 	float eps = o.label_smoothing;
@@ -191,11 +197,13 @@ seqc_tensor *seqc_cross_entropy(seqc_graph *g, seqc_tensor *logits, const seqc_i
 			sum += expf(xr[c] - max);
 			xsum += xr[c];
 		}
-		float lse = max + (float)log(sum);
-		s->lse[r] = lse;
+		s->max[r] = max;
+		s->logsum[r] = (float)log(sum);
 		int32_t t = s->targets[r];
 		if (t == o.ignore_index)
 			continue;
+		/* In double: lse - x[t] cancels when the target dominates. */
+		double lse = (double)max + log(sum);
 		total += lse - (1.0 - eps) * xr[t] - eps * xsum / (double)cols;
 	}
 	if (o.reduction == SEQC_REDUCE_MEAN)

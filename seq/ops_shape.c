@@ -90,6 +90,10 @@ seqc_tensor *seqc_dropout(seqc_graph *g, seqc_tensor *x, float p, seqc_rng *rng)
 	}
 	if (!seqc_graph_training(g) || p == 0.0f)
 		return x;
+	if (!rng) {
+		seqc_error(SEQC_EINVAL, "dropout: no random number generator given");
+		return NULL;
+	}
 	bool grad = seqc_graph_wants_grad(g, &x, 1);
 	seqc_tensor *y = seqc_graph_output(g, x->ndim, x->shape, grad);
 	float *mask = y ? seqc_graph_alloc(g, x->numel * sizeof(float)) : NULL;

@@ -38,10 +38,10 @@ seqc_tensor *seqc_params_add(seqc_params *p, const char *name, int ndim, const s
 			     seqc_init init, bool no_decay)
 {
 	size_t n;
-	if (p->finalized)
-		return seqc_error(SEQC_ESTATE, "params: cannot add '%s' after finalize", name), NULL;
 	if (!name || !name[0])
 		return seqc_error(SEQC_EINVAL, "params: empty parameter name"), NULL;
+	if (p->finalized)
+		return seqc_error(SEQC_ESTATE, "params: cannot add '%s' after finalize", name), NULL;
 	if (seqc_params_find(p, name))
 		return seqc_error(SEQC_EINVAL, "params: duplicate parameter name '%s'", name), NULL;
 	if (seqc_shape_numel(ndim, shape, &n, name) < 0)

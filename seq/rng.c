@@ -22,6 +22,9 @@ uint32_t seqc_rng_u32(seqc_rng *rng)
 
 uint32_t seqc_rng_below(seqc_rng *rng, uint32_t n)
 {
+	/* n == 0 breaks the contract (n > 0) but must not divide by zero. */
+	if (n <= 1)
+		return 0;
 	/* Reject the low values that would make some residues more likely. */
 	uint32_t threshold = (uint32_t)(-n) % n;
 	for (;;) {
