@@ -9,6 +9,8 @@
 #include "seq/rng.h"
 #include "seq/safetensors.h"
 #include "seq/tensor.h"
+#include "train/optim.h"
+#include "train/schedule.h"
 
 #define SEQC_VERSION "0.1.0"
 
