@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seq/graph_internal.h"
+#include "seq/graph_internal.h" /* SEQC_PAR_MIN: the same threshold as the ops */
 #include "train/optim.h"
 #include "train/spec_internal.h"
 

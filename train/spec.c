@@ -158,7 +158,7 @@ int seqc_spec_apply(const char *spec, const char *params, const char *what,
 		    const seqc_spec_key *keys, size_t nkeys, int kind, void *cfg)
 {
 	uint64_t seen = 0;
-	int namelen = params > spec ? (int)(params - spec - 1) : (int)strlen(spec);
+	int namelen = (int)strcspn(spec, ":");
 	assert(nkeys <= 64);
 	const char *part = params;
 	while (*part) {
