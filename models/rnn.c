@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "seq/fastmath.h"
 #include "seq/graph_internal.h"
 
 int seqc_cell_gates(seqc_cell_kind cell)
@@ -67,6 +68,7 @@ typedef struct rnn_saved {
 	float *dc_next;   /* [B, H] */
 	float *hprev_all; /* [B*T, H] the state each step read */
 	float *ones;      /* [B*T] for bias gradients as a GEMV */
+	float *zeros;     /* [G*H] stands for a zero state or recurrent term */
 } rnn_saved;
 
 /* Step order: s = 0.. T-1 visits time t = s, or T-1-s when reversed. */
@@ -75,59 +77,130 @@ static inline size_t step_time(const rnn_saved *s, size_t step)
 	return s->reverse ? s->T - 1 - step : step;
 }
 
-/* The fused gate loop of one step, forward. pre: rows of this step (stride
- * ldp), rec: h_prev W_hh^T [B, G*H] (NULL when h_prev is zero), h_prev and
- * c_prev with row strides (NULL = zeros); writes y, cells, gates, hn rows of
- * time t. */
+/* The fused gate loop of one step, forward. pre: the step's rows of the
+ * input projection (row b at pre + (b*T + t)*G*H), rec: h_prev W_hh^T
+ * [B, G*H] (NULL when h_prev is zero), h_prev and c_prev with row strides
+ * (NULL = zeros); writes the y, cells, gates and hn rows of time t. Rows run
+ * in parallel, and the inner loops over j are plain arithmetic (fastmath.h)
+ * so that they vectorize. */
 static void step_forward(const rnn_saved *s, size_t t, const float *pre, const float *rec,
 			 const float *h_prev, size_t ldh, const float *c_prev, size_t ldc,
 			 const float *b_hn)
 {
 	size_t B = s->B, T = s->T, H = s->H, G = (size_t)seqc_cell_gates(s->cell), GH = G * H;
-	float *y = s->y->val;
-#pragma omp parallel for if (B * H * G > 8192)
-	for (size_t idx = 0; idx < B * H; idx++) {
-		size_t b = idx / H, j = idx % H, row = b * T + t;
+	seqc_cell_kind cell = s->cell;
+#pragma omp parallel for if (B * GH > 8192)
+	for (size_t b = 0; b < B; b++) {
+		size_t row = b * T + t;
 		const float *p = pre + row * GH;
-		const float *r = rec ? rec + b * GH : NULL;
-		float *out = y + row * H + j;
-		switch (s->cell) {
-		case SEQC_CELL_RNN_TANH:
-		case SEQC_CELL_RNN_RELU: {
-			float a = p[j] + (r ? r[j] : 0.0f);
-			*out = s->cell == SEQC_CELL_RNN_TANH ? tanhf(a) : (a > 0.0f ? a : 0.0f);
-			break;
+		const float *r = rec ? rec + b * GH : s->zeros;
+		const float *hp = h_prev ? h_prev + b * ldh : s->zeros;
+		const float *cp = c_prev ? c_prev + b * ldc : s->zeros;
+		float *out = s->y->val + row * H;
+		float *gate = s->gates ? s->gates + row * GH : NULL;
+		if (cell == SEQC_CELL_RNN_TANH) {
+			for (size_t j = 0; j < H; j++)
+				out[j] = seqc_fast_tanh(p[j] + r[j]);
+		} else if (cell == SEQC_CELL_RNN_RELU) {
+			for (size_t j = 0; j < H; j++) {
+				float a = p[j] + r[j];
+				out[j] = a > 0.0f ? a : 0.0f;
+			}
+		} else if (cell == SEQC_CELL_LSTM) {
+			float *cell_out = s->cells + row * H;
+			for (size_t j = 0; j < H; j++) {
+				float gi = seqc_fast_sigmoid(p[j] + r[j]);
+				float gf = seqc_fast_sigmoid(p[H + j] + r[H + j]);
+				float gg = seqc_fast_tanh(p[2 * H + j] + r[2 * H + j]);
+				float go = seqc_fast_sigmoid(p[3 * H + j] + r[3 * H + j]);
+				float c = gf * cp[j] + gi * gg;
+				gate[j] = gi;
+				gate[H + j] = gf;
+				gate[2 * H + j] = gg;
+				gate[3 * H + j] = go;
+				cell_out[j] = c;
+				out[j] = go * seqc_fast_tanh(c);
+			}
+		} else {
+			float *hn_out = s->hn + row * H;
+			for (size_t j = 0; j < H; j++) {
+				float gr = seqc_fast_sigmoid(p[j] + r[j]);
+				float gz = seqc_fast_sigmoid(p[H + j] + r[H + j]);
+				float hn = r[2 * H + j] + (b_hn ? b_hn[j] : 0.0f);
+				float gn = seqc_fast_tanh(p[2 * H + j] + gr * hn);
+				gate[j] = gr;
+				gate[H + j] = gz;
+				gate[2 * H + j] = gn;
+				hn_out[j] = hn;
+				out[j] = (1.0f - gz) * gn + gz * hp[j];
+			}
 		}
-		case SEQC_CELL_LSTM: {
-			float gi = sigmoidf(p[j] + (r ? r[j] : 0.0f));
-			float gf = sigmoidf(p[H + j] + (r ? r[H + j] : 0.0f));
-			float gg = tanhf(p[2 * H + j] + (r ? r[2 * H + j] : 0.0f));
-			float go = sigmoidf(p[3 * H + j] + (r ? r[3 * H + j] : 0.0f));
-			float cp = c_prev ? c_prev[b * ldc + j] : 0.0f;
-			float c = gf * cp + gi * gg;
-			float *gate = s->gates + row * GH;
-			gate[j] = gi;
-			gate[H + j] = gf;
-			gate[2 * H + j] = gg;
-			gate[3 * H + j] = go;
-			s->cells[row * H + j] = c;
-			*out = go * tanhf(c);
-			break;
-		}
-		case SEQC_CELL_GRU: {
-			float gr = sigmoidf(p[j] + (r ? r[j] : 0.0f));
-			float gz = sigmoidf(p[H + j] + (r ? r[H + j] : 0.0f));
-			float hn = (r ? r[2 * H + j] : 0.0f) + (b_hn ? b_hn[j] : 0.0f);
-			float gn = tanhf(p[2 * H + j] + gr * hn);
-			float hp = h_prev ? h_prev[b * ldh + j] : 0.0f;
-			float *gate = s->gates + row * GH;
-			gate[j] = gr;
-			gate[H + j] = gz;
-			gate[2 * H + j] = gn;
-			s->hn[row * H + j] = hn;
-			*out = (1.0f - gz) * gn + gz * hp;
-			break;
-		}
+	}
+}
+
+/* The fused gate loop of one step, backward: from dh (dy of the step plus
+ * the recurrent gradient in dh_next) to the pre-activation gradients of the
+ * step (dpre, and dgh for the GRU's hidden side), the cell gradient carried
+ * in dc_next, and the direct part of the next dh_next (GRU: dh z). Also
+ * records the state each step read (hprev_all) for dW_hh. */
+static void step_backward(const rnn_saved *s, size_t t, const float *h_prev, size_t ldh,
+			  const float *c_prev, size_t ldc)
+{
+	size_t B = s->B, T = s->T, H = s->H, G = (size_t)seqc_cell_gates(s->cell), GH = G * H;
+	seqc_cell_kind cell = s->cell;
+	const float *y = s->y->val, *dy = s->y->grad;
+#pragma omp parallel for if (B * GH > 8192)
+	for (size_t b = 0; b < B; b++) {
+		size_t row = b * T + t;
+		const float *hp = h_prev ? h_prev + b * ldh : s->zeros;
+		const float *cp = c_prev ? c_prev + b * ldc : s->zeros;
+		const float *dyr = dy + row * H, *yr = y + row * H;
+		const float *gate = s->gates ? s->gates + row * GH : NULL;
+		float *dh_next = s->dh_next + b * H, *dc_next = s->dc_next + b * H;
+		float *dp = s->dpre + row * GH, *dq = s->dgh + row * GH;
+		memcpy(s->hprev_all + row * H, hp, H * sizeof(float));
+		if (cell == SEQC_CELL_RNN_TANH) {
+			for (size_t j = 0; j < H; j++) {
+				float dh = dyr[j] + dh_next[j];
+				dp[j] = dh * (1.0f - yr[j] * yr[j]);
+				dh_next[j] = 0.0f;
+			}
+		} else if (cell == SEQC_CELL_RNN_RELU) {
+			for (size_t j = 0; j < H; j++) {
+				float dh = dyr[j] + dh_next[j];
+				dp[j] = yr[j] > 0.0f ? dh : 0.0f;
+				dh_next[j] = 0.0f;
+			}
+		} else if (cell == SEQC_CELL_LSTM) {
+			const float *cr = s->cells + row * H;
+			for (size_t j = 0; j < H; j++) {
+				float dh = dyr[j] + dh_next[j];
+				float gi = gate[j], gf = gate[H + j], gg = gate[2 * H + j], go = gate[3 * H + j];
+				float tc = seqc_fast_tanh(cr[j]);
+				float dc = dc_next[j] + dh * go * (1.0f - tc * tc);
+				dp[j] = dc * gg * gi * (1.0f - gi);
+				dp[H + j] = dc * cp[j] * gf * (1.0f - gf);
+				dp[2 * H + j] = dc * gi * (1.0f - gg * gg);
+				dp[3 * H + j] = dh * tc * go * (1.0f - go);
+				dc_next[j] = dc * gf;
+				dh_next[j] = 0.0f;
+			}
+		} else {
+			const float *hnr = s->hn + row * H;
+			for (size_t j = 0; j < H; j++) {
+				float dh = dyr[j] + dh_next[j];
+				float gr = gate[j], gz = gate[H + j], gn = gate[2 * H + j];
+				float dan = dh * (1.0f - gz) * (1.0f - gn * gn);
+				float dar = dan * hnr[j] * gr * (1.0f - gr);
+				float daz = dh * (hp[j] - gn) * gz * (1.0f - gz);
+				dp[j] = dar;
+				dp[H + j] = daz;
+				dp[2 * H + j] = dan;
+				dq[j] = dar;
+				dq[H + j] = daz;
+				dq[2 * H + j] = dan * gr;
+				dh_next[j] = dh * gz;
+			}
 		}
 	}
 }
@@ -160,7 +233,7 @@ static void rnn_backward(seqc_node *node)
 	bool lstm = s->cell == SEQC_CELL_LSTM;
 	float *dpre = s->dpre, *dgh = s->dgh, *dh_next = s->dh_next, *dc_next = s->dc_next;
 	float *hprev_all = s->hprev_all, *ones = s->ones;
-	const float *y = s->y->val, *dy = s->y->grad;
+	const float *y = s->y->val;
 	for (size_t i = 0; i < B * H; i++) {
 		dh_next[i] = s->h_last && s->h_last->grad ? s->h_last->grad[i] : 0.0f;
 		dc_next[i] = s->c_last && s->c_last->grad ? s->c_last->grad[i] : 0.0f;
@@ -171,8 +244,8 @@ static void rnn_backward(seqc_node *node)
 	for (size_t step = T; step-- > 0;) {
 		size_t t = step_time(s, step);
 		/* previous state: time t -/+ 1, or the initial state */
-		const float *h_prev = NULL, *c_prev = NULL;
-		size_t ldh = T * H;
+		const float *h_prev, *c_prev;
+		size_t ld = T * H;
 		if (step > 0) {
 			size_t tp = step_time(s, step - 1);
 			h_prev = y + tp * H;
@@ -180,59 +253,9 @@ static void rnn_backward(seqc_node *node)
 		} else {
 			h_prev = s->h0 ? s->h0->val : NULL;
 			c_prev = s->c0 ? s->c0->val : NULL;
-			ldh = H;
+			ld = H;
 		}
-#pragma omp parallel for if (B * H * G > 8192)
-		for (size_t idx = 0; idx < B * H; idx++) {
-			size_t b = idx / H, j = idx % H, row = b * T + t;
-			float dh = dy[row * H + j] + dh_next[idx];
-			float *dp = dpre + row * GH;
-			const float *gate = s->gates ? s->gates + row * GH : NULL;
-			float hp = h_prev ? h_prev[b * ldh + j] : 0.0f;
-			hprev_all[row * H + j] = hp;
-			switch (s->cell) {
-			case SEQC_CELL_RNN_TANH: {
-				float h = y[row * H + j];
-				dp[j] = dh * (1.0f - h * h);
-				dh_next[idx] = 0.0f;
-				break;
-			}
-			case SEQC_CELL_RNN_RELU:
-				dp[j] = y[row * H + j] > 0.0f ? dh : 0.0f;
-				dh_next[idx] = 0.0f;
-				break;
-			case SEQC_CELL_LSTM: {
-				float gi = gate[j], gf = gate[H + j], gg = gate[2 * H + j], go = gate[3 * H + j];
-				float c = s->cells[row * H + j];
-				float cp = c_prev ? c_prev[b * (step > 0 ? T * H : H) + j] : 0.0f;
-				float tc = tanhf(c);
-				float dc = dc_next[idx] + dh * go * (1.0f - tc * tc);
-				dp[j] = dc * gg * gi * (1.0f - gi);
-				dp[H + j] = dc * cp * gf * (1.0f - gf);
-				dp[2 * H + j] = dc * gi * (1.0f - gg * gg);
-				dp[3 * H + j] = dh * tc * go * (1.0f - go);
-				dc_next[idx] = dc * gf;
-				dh_next[idx] = 0.0f;
-				break;
-			}
-			case SEQC_CELL_GRU: {
-				float gr = gate[j], gz = gate[H + j], gn = gate[2 * H + j];
-				float hn = s->hn[row * H + j];
-				float dan = dh * (1.0f - gz) * (1.0f - gn * gn);
-				float dar = dan * hn * gr * (1.0f - gr);
-				float daz = dh * (hp - gn) * gz * (1.0f - gz);
-				float *dq = dgh + row * GH;
-				dp[j] = dar;
-				dp[H + j] = daz;
-				dp[2 * H + j] = dan;
-				dq[j] = dar;
-				dq[H + j] = daz;
-				dq[2 * H + j] = dan * gr;
-				dh_next[idx] = dh * gz;
-				break;
-			}
-			}
-		}
+		step_backward(s, t, h_prev, ld, c_prev, ld);
 		/* dh_prev += dgh_t W_hh; not needed past the first step unless
 		 * the initial state wants a gradient. */
 		if (step > 0 || (s->h0 && s->h0->grad))
@@ -322,6 +345,10 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 	s->h_last = s->y ? seqc_graph_output(g, 2, hs, grad) : NULL;
 	s->c_last = s->h_last && lstm ? seqc_graph_output(g, 2, hs, grad) : NULL;
 	float *pre = seqc_graph_alloc(g, B * T * GH * sizeof(float));
+	s->zeros = pre ? seqc_graph_alloc(g, GH * sizeof(float)) : NULL;
+	if (!s->zeros)
+		return NULL;
+	memset(s->zeros, 0, GH * sizeof(float));
 	float *rec = pre ? seqc_graph_alloc(g, B * GH * sizeof(float)) : NULL;
 	if (!s->h_last || (lstm && !s->c_last) || !rec)
 		return NULL;

@@ -1,0 +1,152 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "train/checkpoint.h"
+
+bool arg_is(args *a, const char *name, const char **value)
+{
+	const char *s = a->argv[a->i];
+	size_t n = strlen(name);
+	if (strncmp(s, name, n) != 0 || (s[n] != '\0' && s[n] != '='))
+		return false;
+	if (s[n] == '=') {
+		*value = s + n + 1;
+	} else {
+		*value = a->i + 1 < a->argc ? a->argv[a->i + 1] : NULL;
+		if (*value)
+			a->i++;
+	}
+	if (!*value)
+		fprintf(stderr, "%s: %s needs a value\n", a->cmd, name);
+	return true;
+}
+
+bool arg_flag(args *a, const char *name)
+{
+	return strcmp(a->argv[a->i], name) == 0;
+}
+
+int parse_int(const char *cmd, const char *flag, const char *s, long long lo, long long hi,
+	      long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = s ? strtoll(s, &end, 10) : 0;
+	if (!s || !*s || errno || *end || v < lo || v > hi) {
+		fprintf(stderr, "%s: %s needs an integer in [%lld, %lld], got '%s'\n", cmd, flag, lo, hi,
+			s ? s : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *cmd, const char *flag, const char *s, size_t lo, size_t hi, size_t *out)
+{
+	long long v;
+	if (parse_int(cmd, flag, s, (long long)lo, (long long)hi, &v) < 0)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+int parse_real(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = s ? strtod(s, &end) : 0;
+	if (!s || !*s || errno || *end || !isfinite(v) || v < lo || v > hi) {
+		fprintf(stderr, "%s: %s needs a number in [%g, %g], got '%s'\n", cmd, flag, lo, hi,
+			s ? s : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int read_all(const char *cmd, const char *path, char **buf, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		fprintf(stderr, "%s: %s: %s\n", cmd, path, strerror(errno));
+		return -1;
+	}
+	size_t cap = 1 << 16, n = 0;
+	char *b = malloc(cap + 1);
+	for (;;) {
+		if (!b) {
+			fprintf(stderr, "%s: %s: out of memory\n", cmd, path);
+			break;
+		}
+		size_t got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (n < cap)
+			break;
+		char *nb = cap < ((size_t)1 << 40) ? realloc(b, 2 * cap + 1) : NULL;
+		if (!nb) {
+			free(b);
+			b = NULL;
+			continue;
+		}
+		b = nb;
+		cap *= 2;
+	}
+	bool err = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (!b)
+		return -1;
+	if (err) {
+		fprintf(stderr, "%s: %s: read error\n", cmd, path);
+		free(b);
+		return -1;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+int load_checkpoint(const char *cmd, const char *path, seqc_model **m, seqc_tok **tok)
+{
+	char *tj = NULL;
+	*tok = NULL;
+	if (seqc_ckpt_load(path, m, &tj, NULL) < 0)
+		return fail(cmd), -1;
+	if (!tj) {
+		fprintf(stderr, "%s: %s: the checkpoint holds no tokenizer (seqc.tokenizer)\n", cmd, path);
+		seqc_model_destroy(*m);
+		*m = NULL;
+		return -1;
+	}
+	*tok = seqc_tok_from_json(tj, strlen(tj));
+	free(tj);
+	if (!*tok) {
+		seqc_error_wrap("%s: seqc.tokenizer", path);
+		fail(cmd);
+		seqc_model_destroy(*m);
+		*m = NULL;
+		return -1;
+	}
+	if (seqc_tok_vocab_size(*tok) != (*m)->vocab) {
+		fprintf(stderr, "%s: %s: the tokenizer has %zu tokens but the model %zu\n", cmd, path,
+			seqc_tok_vocab_size(*tok), (*m)->vocab);
+		seqc_tok_destroy(*tok);
+		seqc_model_destroy(*m);
+		*m = NULL;
+		*tok = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int fail(const char *cmd)
+{
+	fprintf(stderr, "%s: %s\n", cmd, seqc_errmsg());
+	return EXIT_FAIL;
+}

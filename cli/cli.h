@@ -1,0 +1,56 @@
+/* Shared pieces of the seqc program: strict flag parsing (a bad value is
+ * rejected with exit code 2, never clamped), whole-file reading, and
+ * loading a checkpoint with its tokenizer. */
+#ifndef SEQC_CLI_CLI_H
+#define SEQC_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seq/seqc.h"
+#include "tokenize/tokenizer.h"
+
+/* Exit codes. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Walks argv: for "--name VALUE" and "--name=VALUE" forms. */
+typedef struct args {
+	int argc;
+	char **argv;
+	int i;
+	const char *cmd; /* for messages: "seqc train" */
+} args;
+
+/* True when argv[i] is --name (with or without =VALUE); then *value is the
+ * value (the next argument, or after '='), or NULL when missing. Advances. */
+bool arg_is(args *a, const char *name, const char **value);
+/* A flag without a value. */
+bool arg_flag(args *a, const char *name);
+
+/* Strict number parsing: the whole string, in [lo, hi]; prints
+ * "seqc train: --hidden needs an integer in [1, 65536], got 'x'" and
+ * returns -1 otherwise. */
+int parse_int(const char *cmd, const char *flag, const char *s, long long lo, long long hi,
+	      long long *out);
+int parse_size(const char *cmd, const char *flag, const char *s, size_t lo, size_t hi, size_t *out);
+int parse_real(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
+
+/* Reads a whole file ("-" is stdin) into a new buffer (NUL-terminated
+ * beyond *len). Returns 0, or prints "seqc score: FILE: reason" and
+ * returns -1. */
+int read_all(const char *cmd, const char *path, char **buf, size_t *len);
+
+/* Loads a checkpoint and its tokenizer; prints the error and returns -1. */
+struct seqc_model;
+int load_checkpoint(const char *cmd, const char *path, struct seqc_model **m, seqc_tok **tok);
+
+/* Prints "CMD: message" from seqc_errmsg() and returns EXIT_FAIL. */
+int fail(const char *cmd);
+
+int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif

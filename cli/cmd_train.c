@@ -1,0 +1,352 @@
+/* seqc train: a character-level language model on a text file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tokenize/char.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/trainer.h"
+
+static const char *const CMD = "seqc train";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: seqc train --data FILE --out DIR [options]\n"
+		"\n"
+		"Trains a character-level language model on FILE (UTF-8 text): the first 90%%\n"
+		"for training, the rest for validation. Writes DIR/model.safetensors (best by\n"
+		"validation loss), DIR/last.safetensors with DIR/last.state.safetensors (to\n"
+		"--resume), DIR/log.jsonl and DIR/loss.svg. Progress goes to stderr.\n"
+		"\n"
+		"model:\n"
+		"  --arch rnn|rnn_relu|lstm|gru   recurrent cell (lstm)\n"
+		"  --layers L          recurrent layers (2)\n"
+		"  --hidden H          hidden size (256)\n"
+		"  --embed E           embedding size (= hidden)\n"
+		"  --dropout P         dropout on embeddings, between layers, before the head (0)\n"
+		"  --tie               tie the output layer to the embedding (needs embed = hidden)\n"
+		"  --orthogonal        orthogonal recurrent weights\n"
+		"  --forget-bias       LSTM forget-gate bias 1\n"
+		"tokenizer:\n"
+		"  --norm none|nfc|nfkc  Unicode normalization (nfc)\n"
+		"  --graphemes         one token per grapheme cluster instead of per code point\n"
+		"  --max-vocab N       keep the N - 4 most frequent characters, others <unk> (no cap)\n"
+		"  --replace-invalid   invalid UTF-8 becomes U+FFFD instead of an error\n"
+		"training:\n"
+		"  --steps N | --time MINUTES   stop after N updates or that much time (one is needed)\n"
+		"  --batch B           parallel streams (32)\n"
+		"  --bptt K1[:K2]      update every K1 steps, backpropagate K2 steps (64; K2 = K1)\n"
+		"  --optim SPEC        sgd|adagrad|rmsprop|adam|adamw[:key=value,...] (adam)\n"
+		"  --lr LR             learning rate (2e-3)\n"
+		"  --schedule SPEC     constant|step|exp|cosine|plateau|invsqrt[:key=value,...] (constant)\n"
+		"  --clip NORM         clip the gradient's global norm (5; 0 = off)\n"
+		"  --clip-value V      clip each gradient element to [-V, V] (off)\n"
+		"  --eval-every N      full validation pass every N updates (500)\n"
+		"  --patience N        stop after N evaluations without improvement (off)\n"
+		"  --split F           fraction of the text for training (0.9)\n"
+		"  --log-every N       progress line every N updates (50)\n"
+		"  --seed S            seed of the initial weights and dropout (1337)\n"
+		"  --resume            continue the run in DIR (model and tokenizer from DIR)\n"
+		"\n"
+		"example: seqc train --data input.txt --out run --arch lstm --layers 2 --hidden 512 \\\n"
+		"           --dropout 0.25 --bptt 100 --batch 32 --time 20\n");
+}
+
+typedef struct progress_ctx {
+	bool tty;
+	int64_t steps;
+} progress_ctx;
+
+static void fmt_time(double s, char *buf, size_t n)
+{
+	if (!isfinite(s) || s < 0)
+		snprintf(buf, n, "?");
+	else if (s < 60)
+		snprintf(buf, n, "%.0fs", s);
+	else if (s < 3600)
+		snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+	else
+		snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
+}
+
+static void on_progress(const seqc_train_progress *p, void *vctx)
+{
+	progress_ctx *ctx = vctx;
+	char eta[32], el[32], val[32] = "-";
+	fmt_time(p->eta, eta, sizeof eta);
+	fmt_time(p->elapsed, el, sizeof el);
+	if (isfinite(p->val_loss))
+		snprintf(val, sizeof val, "%.4f", p->val_loss);
+	switch (p->event) {
+	case SEQC_TRAIN_STEP:
+		if (ctx->tty)
+			fprintf(stderr, "\r\033[Kstep %lld%s%lld  loss %.4f  val %s  lr %.2e  %.0f tok/s  %s  ETA %s",
+				(long long)p->step, p->steps ? "/" : "", (long long)p->steps, p->loss, val,
+				p->lr, p->tokens_per_s, el, eta);
+		else
+			fprintf(stderr, "step %lld  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s  elapsed %s\n",
+				(long long)p->step, p->loss, p->lr, p->grad_norm, p->tokens_per_s, el);
+		break;
+	case SEQC_TRAIN_EVAL:
+		fprintf(stderr, "%sstep %lld  validation loss %.4f (%.4f bits)%s\n", ctx->tty ? "\r\033[K" : "",
+			(long long)p->step, p->val_loss, p->val_loss / M_LN2,
+			p->improved ? "  best so far, saved" : "");
+		break;
+	case SEQC_TRAIN_DONE:
+		fprintf(stderr, "%sdone at step %lld (%s) after %s; best validation loss %.4f\n",
+			ctx->tty ? "\r\033[K" : "", (long long)p->step, p->stop_reason, el, p->best_val_loss);
+		break;
+	}
+	fflush(stderr);
+}
+
+int cmd_train(int argc, char **argv)
+{
+	const char *data = NULL, *out = NULL, *arch = NULL, *optim = "adam", *sched = "constant";
+	const char *norm = "nfc";
+	size_t layers = 2, hidden = 256, embed = 0, max_vocab = 0;
+	double dropout = 0, lr = 2e-3, split = 0.9, minutes = 0;
+	bool tie = false, orth = false, forget = false, graphemes = false, replace = false;
+	bool arch_flags = false;
+	seqc_train_config tc = seqc_train_defaults();
+	args a = { argc, argv, 0, CMD };
+	for (a.i = 0; a.i < argc; a.i++) {
+		const char *v;
+		long long n;
+		double d;
+		if (arg_flag(&a, "--help") || arg_flag(&a, "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (arg_is(&a, "--data", &v)) {
+			if (!(data = v))
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--out", &v)) {
+			if (!(out = v))
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--arch", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			if (seqc_cell_parse(v) < 0) {
+				fprintf(stderr, "%s: --arch must be rnn, rnn_relu, lstm or gru, got '%s'\n", CMD, v);
+				return EXIT_USAGE;
+			}
+			arch = v;
+			arch_flags = true;
+		} else if (arg_is(&a, "--layers", &v)) {
+			if (parse_size(CMD, "--layers", v, 1, SEQC_RNN_MAX_LAYERS, &layers) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_is(&a, "--hidden", &v)) {
+			if (parse_size(CMD, "--hidden", v, 1, 1 << 16, &hidden) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_is(&a, "--embed", &v)) {
+			if (parse_size(CMD, "--embed", v, 1, 1 << 16, &embed) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_is(&a, "--dropout", &v)) {
+			if (parse_real(CMD, "--dropout", v, 0, 0.99, &dropout) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_flag(&a, "--tie")) {
+			tie = arch_flags = true;
+		} else if (arg_flag(&a, "--orthogonal")) {
+			orth = arch_flags = true;
+		} else if (arg_flag(&a, "--forget-bias")) {
+			forget = arch_flags = true;
+		} else if (arg_is(&a, "--norm", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			seqc_norm nm;
+			if (seqc_norm_from_name(v, &nm) < 0) {
+				fprintf(stderr, "%s: --norm must be none, nfc or nfkc, got '%s'\n", CMD, v);
+				return EXIT_USAGE;
+			}
+			norm = v;
+			arch_flags = true;
+		} else if (arg_flag(&a, "--graphemes")) {
+			graphemes = arch_flags = true;
+		} else if (arg_is(&a, "--max-vocab", &v)) {
+			if (parse_size(CMD, "--max-vocab", v, 5, 1 << 22, &max_vocab) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_flag(&a, "--replace-invalid")) {
+			replace = arch_flags = true;
+		} else if (arg_is(&a, "--steps", &v)) {
+			if (parse_int(CMD, "--steps", v, 1, (long long)1 << 40, &n) < 0)
+				return EXIT_USAGE;
+			tc.steps = n;
+		} else if (arg_is(&a, "--time", &v)) {
+			if (parse_real(CMD, "--time", v, 1e-3, 1e6, &minutes) < 0)
+				return EXIT_USAGE;
+			tc.time_limit = 60 * minutes;
+		} else if (arg_is(&a, "--batch", &v)) {
+			if (parse_size(CMD, "--batch", v, 1, 100000, &tc.batch) < 0)
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--bptt", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			char k1s[32];
+			const char *colon = strchr(v, ':');
+			size_t l = colon ? (size_t)(colon - v) : strlen(v);
+			snprintf(k1s, sizeof k1s, "%.*s", (int)(l < 31 ? l : 31), v);
+			if (parse_size(CMD, "--bptt (K1)", k1s, 1, 100000, &tc.k1) < 0 ||
+			    (colon && parse_size(CMD, "--bptt (K2)", colon + 1, 1, 100000, &tc.k2) < 0))
+				return EXIT_USAGE;
+			if (!colon)
+				tc.k2 = tc.k1;
+		} else if (arg_is(&a, "--optim", &v)) {
+			if (!(optim = v))
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--lr", &v)) {
+			if (parse_real(CMD, "--lr", v, 0, 1e3, &lr) < 0)
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--schedule", &v)) {
+			if (!(sched = v))
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--clip", &v)) {
+			if (parse_real(CMD, "--clip", v, 0, 1e9, &d) < 0)
+				return EXIT_USAGE;
+			tc.clip_norm = (float)d;
+		} else if (arg_is(&a, "--clip-value", &v)) {
+			if (parse_real(CMD, "--clip-value", v, 0, 1e9, &d) < 0)
+				return EXIT_USAGE;
+			tc.clip_value = (float)d;
+		} else if (arg_is(&a, "--eval-every", &v)) {
+			if (parse_int(CMD, "--eval-every", v, 0, (long long)1 << 40, &n) < 0)
+				return EXIT_USAGE;
+			tc.eval_every = n;
+		} else if (arg_is(&a, "--patience", &v)) {
+			if (parse_int(CMD, "--patience", v, 0, 1 << 20, &n) < 0)
+				return EXIT_USAGE;
+			tc.patience = n;
+		} else if (arg_is(&a, "--split", &v)) {
+			if (parse_real(CMD, "--split", v, 0.01, 0.99, &split) < 0)
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--log-every", &v)) {
+			if (parse_int(CMD, "--log-every", v, 1, 1 << 30, &n) < 0)
+				return EXIT_USAGE;
+			tc.log_every = n;
+		} else if (arg_is(&a, "--seed", &v)) {
+			if (parse_int(CMD, "--seed", v, 0, INT64_MAX, &n) < 0)
+				return EXIT_USAGE;
+			tc.seed = (uint64_t)n;
+		} else if (arg_flag(&a, "--resume")) {
+			tc.resume = true;
+		} else {
+			fprintf(stderr, "%s: unknown option '%s' (see seqc train --help)\n", CMD, argv[a.i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!data || !out) {
+		fprintf(stderr, "%s: --data FILE and --out DIR are required (see seqc train --help)\n", CMD);
+		return EXIT_USAGE;
+	}
+	if (!tc.steps && !(tc.time_limit > 0)) {
+		fprintf(stderr, "%s: give --steps N or --time MINUTES\n", CMD);
+		return EXIT_USAGE;
+	}
+	if (tc.resume && arch_flags) {
+		fprintf(stderr, "%s: --resume takes the model and tokenizer from %s: drop the model and "
+				"tokenizer flags\n", CMD, out);
+		return EXIT_USAGE;
+	}
+	if (seqc_optim_parse(optim, &tc.optim) < 0 || seqc_sched_parse(sched, &tc.sched) < 0) {
+		fprintf(stderr, "%s: %s\n", CMD, seqc_errmsg());
+		return EXIT_USAGE;
+	}
+	if (!strstr(optim, "lr="))
+		tc.optim.lr = (float)lr;
+	tc.out_dir = out;
+
+	char *text = NULL;
+	size_t len;
+	seqc_tok *tok = NULL;
+	seqc_model *m = NULL;
+	int32_t *ids = NULL;
+	int rc = EXIT_FAIL;
+	if (read_all(CMD, data, &text, &len) < 0)
+		goto done;
+	if (len == 0) {
+		fprintf(stderr, "%s: %s is empty: nothing to train on\n", CMD, data);
+		goto done;
+	}
+	if (tc.resume) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/last.safetensors", out);
+		if (load_checkpoint(CMD, path, &m, &tok) < 0)
+			goto done;
+	} else {
+		seqc_char_opts co = seqc_char_defaults();
+		seqc_norm_from_name(norm, &co.norm);
+		co.graphemes = graphemes;
+		co.max_vocab = max_vocab;
+		co.replace_invalid = replace;
+		if (!(tok = seqc_tok_char_build(text, len, &co))) {
+			seqc_error_wrap("%s", data);
+			fail(CMD);
+			goto done;
+		}
+	}
+	size_t n;
+	if (seqc_tok_encode(tok, text, len, &ids, &n) < 0) {
+		seqc_error_wrap("%s", data);
+		fail(CMD);
+		goto done;
+	}
+	size_t cut;
+	if (seqc_lm_split(n, split, &cut) < 0) {
+		seqc_error_wrap("%s", data);
+		fail(CMD);
+		goto done;
+	}
+	if (!m) {
+		seqc_rnnlm_config mc = {
+			.cell = (seqc_cell_kind)seqc_cell_parse(arch ? arch : "lstm"),
+			.vocab = seqc_tok_vocab_size(tok), .embed = embed ? embed : hidden,
+			.hidden = hidden, .layers = layers, .dropout = (float)dropout, .tie = tie,
+			.orthogonal_hh = orth, .forget_bias_one = forget,
+		};
+		seqc_rng rng;
+		seqc_rng_seed(&rng, tc.seed, SEQC_STREAM_INIT);
+		if (!(m = seqc_model_wrap_rnnlm(seqc_rnnlm_create(&mc, &rng)))) {
+			fail(CMD);
+			goto done;
+		}
+	}
+	char *tok_json = seqc_tok_to_json(tok);
+	char *cfg = seqc_model_config_json(m);
+	seqc_train_memory mem = seqc_train_estimate(m, &tc, cut, n - cut);
+	double mib = 1.0 / (1 << 20);
+	fprintf(stderr, "seqc train: %s: %zu bytes, %zu tokens (%zu train, %zu validation), vocabulary %zu\n",
+		data, len, n, cut, n - cut, seqc_tok_vocab_size(tok));
+	fprintf(stderr, "model: %s, %zu parameters\n", cfg ? cfg : "?", m->params->numel);
+	fprintf(stderr, "memory estimate: parameters %.1f MiB, gradients %.1f MiB, optimizer state %.1f MiB, "
+			"activations %.1f MiB, data %.1f MiB: about %.0f MiB\n",
+		mem.params * mib, mem.grads * mib, mem.optim_state * mib, mem.activations * mib, mem.data * mib,
+		(mem.params + mem.grads + mem.optim_state + mem.activations + mem.data) * mib);
+	free(cfg);
+	progress_ctx pc = { .tty = isatty(2), .steps = tc.steps };
+	int r = tok_json ? seqc_train_lm(m, ids, cut, ids + cut, n - cut, seqc_tok_bos(tok), &tc, tok_json,
+					 on_progress, &pc)
+			 : -1;
+	free(tok_json);
+	if (r < 0) {
+		if (pc.tty)
+			fputc('\n', stderr);
+		fail(CMD);
+		goto done;
+	}
+	rc = EXIT_OK;
+done:
+	free(ids);
+	free(text);
+	seqc_tok_destroy(tok);
+	seqc_model_destroy(m);
+	return rc;
+}

@@ -1,0 +1,111 @@
+#include "decode/sample.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+seqc_sampler_config seqc_sampler_defaults(void)
+{
+	return (seqc_sampler_config){ .temperature = 1.0f, .top_k = 0, .top_p = 1.0f };
+}
+
+int seqc_sampler_init(seqc_sampler *s, const seqc_sampler_config *c, uint64_t seed)
+{
+	memset(s, 0, sizeof *s);
+	if (!(c->temperature >= 0.0f) || !isfinite(c->temperature))
+		return seqc_error(SEQC_EINVAL, "sampler: temperature %g must be finite and >= 0",
+				  (double)c->temperature);
+	if (!(c->top_p > 0.0f && c->top_p <= 1.0f))
+		return seqc_error(SEQC_EINVAL, "sampler: top-p %g is outside (0, 1]", (double)c->top_p);
+	s->c = *c;
+	seqc_rng_seed(&s->rng, seed, SEQC_STREAM_SAMPLE);
+	return 0;
+}
+
+void seqc_sampler_free(seqc_sampler *s)
+{
+	free(s->probs);
+	free(s->order);
+	memset(s, 0, sizeof *s);
+}
+
+static int32_t argmax(const float *x, size_t n)
+{
+	size_t best = 0;
+	for (size_t i = 1; i < n; i++)
+		if (x[i] > x[best])
+			best = i;
+	return (int32_t)best;
+}
+
+/* Sort order[0..n) by probs descending (ties: lower id first). */
+static _Thread_local const float *sort_probs;
+static int by_prob(const void *a, const void *b)
+{
+	int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+	if (sort_probs[i] != sort_probs[j])
+		return sort_probs[i] > sort_probs[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+int32_t seqc_sample(seqc_sampler *s, const float *logits, size_t V)
+{
+	if (!V)
+		return seqc_error(SEQC_EINVAL, "sampler: empty vocabulary");
+	if (s->c.temperature == 0.0f)
+		return argmax(logits, V);
+	if (V > s->cap) {
+		float *p = realloc(s->probs, V * sizeof *p);
+		if (p)
+			s->probs = p;
+		int32_t *o = p ? realloc(s->order, V * sizeof *o) : NULL;
+		if (!p || !o)
+			return seqc_error(SEQC_ENOMEM, "sampler: cannot allocate for %zu tokens", V);
+		s->order = o;
+		s->cap = V;
+	}
+	/* softmax(logits / T) */
+	float max = logits[argmax(logits, V)], inv_t = 1.0f / s->c.temperature;
+	if (!isfinite(max))
+		return seqc_error(SEQC_ENONFINITE, "sampler: the logits are not finite");
+	double sum = 0;
+	for (size_t i = 0; i < V; i++) {
+		s->probs[i] = expf((logits[i] - max) * inv_t);
+		sum += s->probs[i];
+	}
+	size_t keep = V;
+	bool filter = (s->c.top_k && s->c.top_k < V) || s->c.top_p < 1.0f;
+	if (filter) {
+		for (size_t i = 0; i < V; i++)
+			s->order[i] = (int32_t)i;
+		/* qsort with a file-scope pointer: a sampler is used by one
+		 * thread at a time, but two samplers in two threads would race,
+		 * so sort_probs is thread-local */
+		sort_probs = s->probs;
+		qsort(s->order, V, sizeof *s->order, by_prob);
+		if (s->c.top_k && s->c.top_k < keep)
+			keep = s->c.top_k;
+		if (s->c.top_p < 1.0f) {
+			double cum = 0;
+			for (size_t i = 0; i < keep; i++) {
+				cum += s->probs[s->order[i]] / sum;
+				if (cum >= s->c.top_p) {
+					keep = i + 1;
+					break;
+				}
+			}
+		}
+		sum = 0;
+		for (size_t i = 0; i < keep; i++)
+			sum += s->probs[s->order[i]];
+	}
+	double u = (double)seqc_rng_uniform(&s->rng) * sum, cum = 0;
+	for (size_t i = 0; i < keep; i++) {
+		int32_t id = filter ? s->order[i] : (int32_t)i;
+		cum += s->probs[id];
+		if (u < cum)
+			return id;
+	}
+	/* rounding left u at the very top: the last kept token */
+	return filter ? s->order[keep - 1] : (int32_t)(V - 1);
+}

@@ -1,0 +1,64 @@
+#include "decode/score.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "seq/ops.h"
+
+/* Chunks of this many positions, the state carried between them. */
+#define SCORE_CHUNK 256
+
+int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs)
+{
+	if (!n)
+		return 0;
+	if (bos < 0 || (size_t)bos >= m->vocab)
+		return seqc_error(SEQC_ERANGE, "score: bos id %d is outside [0, %zu)", bos, m->vocab);
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] < 0 || (size_t)ids[i] >= m->vocab)
+			return seqc_error(SEQC_ERANGE, "score: id %d at position %zu is outside [0, %zu)",
+					  ids[i], i, m->vocab);
+	seqc_rnnlm *r = m->rnnlm;
+	size_t L = r->c.layers, H = r->c.hidden, V = m->vocab;
+	bool lstm = r->c.cell == SEQC_CELL_LSTM;
+	float *h = calloc(L * H, sizeof *h), *c = calloc(L * H, sizeof *c);
+	int32_t *in = malloc(SCORE_CHUNK * sizeof *in);
+	seqc_graph *g = seqc_graph_create(0);
+	int rc = 0;
+	if (!h || !c || !in || !g) {
+		rc = seqc_error(SEQC_ENOMEM, "score: cannot allocate");
+		goto done;
+	}
+	seqc_graph_set_grad(g, false);
+	seqc_graph_set_training(g, false);
+	/* inputs are bos, ids[0], ..., ids[n-2]; position i predicts ids[i] */
+	for (size_t start = 0; start < n; start += SCORE_CHUNK) {
+		size_t T = n - start < SCORE_CHUNK ? n - start : SCORE_CHUNK;
+		for (size_t t = 0; t < T; t++)
+			in[t] = start + t == 0 ? bos : ids[start + t - 1];
+		seqc_ids x = seqc_ids_view2(in, 1, T);
+		size_t ss[3] = { L, 1, H };
+		seqc_graph_reset(g);
+		seqc_tensor *h0 = seqc_graph_input(g, 3, ss, h);
+		seqc_tensor *c0 = lstm ? seqc_graph_input(g, 3, ss, c) : NULL;
+		seqc_tensor *logits, *hn, *cn;
+		if ((rc = seqc_rnnlm_logits(g, r, &x, h0, c0, NULL, &logits, &hn, &cn)) < 0)
+			goto done;
+		seqc_tensor *lp = seqc_log_softmax(g, logits);
+		if (!lp) {
+			rc = seqc_errcode();
+			goto done;
+		}
+		for (size_t t = 0; t < T; t++)
+			logprobs[start + t] = lp->val[t * V + (size_t)ids[start + t]];
+		memcpy(h, hn->val, L * H * sizeof(float));
+		if (lstm)
+			memcpy(c, cn->val, L * H * sizeof(float));
+	}
+done:
+	seqc_graph_destroy(g);
+	free(h);
+	free(c);
+	free(in);
+	return rc;
+}

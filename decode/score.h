@@ -1,0 +1,16 @@
+/* Scoring: the log-probability of every token of a sequence under a model.
+ *
+ * Sign conventions: log-probabilities are natural logs and <= 0; the
+ * negative log-likelihood is nll = -logprob >= 0; perplexity is
+ * exp(sum nll / tokens); bits per character is sum nll / ln 2 / characters. */
+#ifndef SEQC_DECODE_SCORE_H
+#define SEQC_DECODE_SCORE_H
+
+#include "models/model.h"
+
+/* logprobs[i] = log p(ids[i] | bos, ids[0..i)) for i < n: the sequence is
+ * preceded by bos and every token is scored, the first from the state after
+ * bos. Ids must be in [0, V). logprobs is caller storage [n]. */
+SEQC_API int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs);
+
+#endif

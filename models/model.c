@@ -1,0 +1,84 @@
+#include "models/model.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+seqc_model *seqc_model_wrap_rnnlm(seqc_rnnlm *r)
+{
+	if (!r)
+		return NULL;
+	seqc_model *m = calloc(1, sizeof *m);
+	if (!m) {
+		seqc_rnnlm_destroy(r);
+		seqc_error(SEQC_ENOMEM, "model: cannot allocate");
+		return NULL;
+	}
+	m->arch = "rnnlm";
+	m->rnnlm = r;
+	m->params = r->params;
+	m->vocab = r->c.vocab;
+	return m;
+}
+
+seqc_model *seqc_model_from_config(const char *json, seqc_rng *rng)
+{
+	json_error_t err;
+	json_t *o = json_loads(json, 0, &err);
+	const char *arch = json_string_value(json_object_get(o, "arch"));
+	if (!arch) {
+		seqc_error(SEQC_EFORMAT, "model config: %s", o ? "no \"arch\" string" : err.text);
+		json_decref(o);
+		return NULL;
+	}
+	if (!strcmp(arch, "rnnlm")) {
+		json_decref(o);
+		seqc_rnnlm_config c;
+		if (seqc_rnnlm_config_from_json(json, &c) < 0)
+			return NULL;
+		return seqc_model_wrap_rnnlm(seqc_rnnlm_create(&c, rng));
+	}
+	seqc_error(SEQC_EFORMAT, "model config: unknown arch \"%s\" (this build knows: rnnlm)", arch);
+	json_decref(o);
+	return NULL;
+}
+
+void seqc_model_destroy(seqc_model *m)
+{
+	if (!m)
+		return;
+	seqc_rnnlm_destroy(m->rnnlm);
+	free(m);
+}
+
+char *seqc_model_config_json(const seqc_model *m)
+{
+	return seqc_rnnlm_config_to_json(&m->rnnlm->c);
+}
+
+int seqc_model_start(seqc_model *m, size_t rows)
+{
+	return seqc_rnnlm_start(m->rnnlm, rows);
+}
+
+int seqc_model_step(seqc_model *m, seqc_graph *g, const int32_t *tokens, seqc_tensor **logits)
+{
+	return seqc_rnnlm_step(m->rnnlm, g, tokens, logits);
+}
+
+int seqc_model_reorder(seqc_model *m, const size_t *from, size_t n)
+{
+	return seqc_rnnlm_reorder(m->rnnlm, from, n);
+}
+
+size_t seqc_model_activation_bytes(const seqc_model *m, size_t B, size_t T)
+{
+	const seqc_rnnlm_config *c = &m->rnnlm->c;
+	size_t N = B * T, H = c->hidden, G = (size_t)seqc_cell_gates(c->cell);
+	/* per layer: pre, gates, dpre (and dgh) [N, G*H]; y (+grad), cells,
+	 * hn, hprev [N, H]; embedding and dropout masks [N, E]; logits and
+	 * their gradient [N, V] */
+	size_t per_layer = N * G * H * (3 + (c->cell == SEQC_CELL_GRU)) + N * H * 6;
+	size_t total = c->layers * per_layer + N * c->embed * 4 + N * c->vocab * 2 + N * H * 4;
+	return total * sizeof(float);
+}

@@ -1,0 +1,58 @@
+/* Vectorizable exp, sigmoid and tanh for the hot elementwise loops.
+ *
+ * libm's expf/tanhf are calls the compiler cannot vectorize (without
+ * -ffast-math), and in a recurrent gate loop they cost more than the GEMMs.
+ * These are plain float arithmetic that GCC turns into SIMD code:
+ *   exp: x = n ln2 + r (Cody-Waite split of ln2, |r| <= ln2/2), exp(r) by its
+ *        Taylor series to r^7 (truncation < 6e-9 relative), times 2^n built
+ *        in the exponent bits; within 2 ulp of expf over [-87, 88].
+ *   sigmoid: 1 / (1 + exp(-x)).
+ *   tanh: odd; x - x^3/3 + 2x^5/15 - 17x^7/315 for |x| < 0.1 (where the
+ *        formula below would lose relative precision), else
+ *        1 - 2 / (exp(2|x|) + 1); within 1e-6 relative of tanhf.
+ * Private to the library; tests compare them with libm. */
+#ifndef SEQC_SEQ_FASTMATH_H
+#define SEQC_SEQ_FASTMATH_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline float seqc_fast_exp(float x)
+{
+	x = x < -87.0f ? -87.0f : x;
+	x = x > 88.0f ? 88.0f : x;
+	float t = x * 1.44269504088896341f;
+	int32_t n = (int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
+	float fn = (float)n;
+	/* ln2 = 0.693359375 - 2.12194440e-4, the first part exact in float */
+	float r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
+	float p = 1.0f / 5040.0f;
+	p = p * r + 1.0f / 720.0f;
+	p = p * r + 1.0f / 120.0f;
+	p = p * r + 1.0f / 24.0f;
+	p = p * r + 1.0f / 6.0f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	int32_t bits = (n + 127) << 23;
+	float scale;
+	memcpy(&scale, &bits, sizeof scale);
+	return p * scale;
+}
+
+static inline float seqc_fast_sigmoid(float x)
+{
+	return 1.0f / (1.0f + seqc_fast_exp(-x));
+}
+
+static inline float seqc_fast_tanh(float x)
+{
+	float a = x < 0.0f ? -x : x;
+	float x2 = x * x;
+	float small = x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f))));
+	float large = 1.0f - 2.0f / (seqc_fast_exp(2.0f * a) + 1.0f);
+	large = x < 0.0f ? -large : large;
+	return a < 0.1f ? small : large;
+}
+
+#endif

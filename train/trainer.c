@@ -1,0 +1,705 @@
+#include "train/trainer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "seq/safetensors.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/plot.h"
+
+seqc_train_config seqc_train_defaults(void)
+{
+	seqc_train_config c = {
+		.batch = 32, .k1 = 64, .k2 = 64, .steps = 0, .time_limit = 0,
+		.optim = seqc_optim_defaults(SEQC_OPT_ADAM), .sched = seqc_sched_defaults(SEQC_SCHED_CONSTANT),
+		.clip_norm = 5.0f, .clip_value = 0.0f, .eval_every = 500, .eval_chunk = 256,
+		.patience = 0, .log_every = 50, .seed = 1337, .out_dir = NULL, .resume = false,
+	};
+	c.optim.lr = 2e-3f;
+	return c;
+}
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The recurrent state of a model for B rows: [L, B, H] h and c. */
+static size_t state_numel(const seqc_model *m, size_t B)
+{
+	return m->rnnlm->c.layers * B * m->rnnlm->c.hidden;
+}
+
+seqc_train_memory seqc_train_estimate(const seqc_model *m, const seqc_train_config *c,
+				      size_t n_train, size_t n_val)
+{
+	seqc_train_memory mem = { 0 };
+	size_t n = m->params->numel * sizeof(float);
+	mem.params = n;
+	mem.grads = n;
+	size_t buffers = c->optim.kind == SEQC_OPT_SGD ? (c->optim.momentum > 0)
+			 : c->optim.kind == SEQC_OPT_RMSPROP ? 1 + (c->optim.momentum > 0) + c->optim.centered
+			 : c->optim.kind == SEQC_OPT_ADAGRAD ? 1
+							     : 2;
+	mem.optim_state = buffers * n;
+	size_t window = c->k1 > c->k2 ? c->k1 : c->k2;
+	mem.activations = seqc_model_activation_bytes(m, c->batch, window);
+	mem.data = (n_train + n_val + 2 * c->batch) * sizeof(int32_t);
+	return mem;
+}
+
+/* ---- evaluation ---- */
+
+/* One chunk of every stream, grad off, from and into the state h, c
+ * ([L, B, H], c unused for non-LSTM). Adds the summed loss and count. */
+static int lm_chunk(seqc_graph *g, seqc_model *m, const seqc_ids *in, const seqc_ids *tg,
+		    float *h, float *c, size_t scored, bool keep_state, seqc_rng *rng,
+		    seqc_tensor **loss_out)
+{
+	seqc_rnnlm *r = m->rnnlm;
+	size_t L = r->c.layers, B = in->shape[0], H = r->c.hidden;
+	size_t ss[3] = { L, B, H };
+	bool lstm = r->c.cell == SEQC_CELL_LSTM;
+	seqc_tensor *h0 = seqc_graph_input(g, 3, ss, h);
+	seqc_tensor *c0 = lstm ? seqc_graph_input(g, 3, ss, c) : NULL;
+	seqc_tensor *loss, *hn, *cn;
+	int rc = seqc_rnnlm_loss(g, r, in, tg, h0, c0, rng, &loss, &hn, &cn);
+	if (rc < 0)
+		return rc;
+	if (keep_state) {
+		memcpy(h, hn->val, L * B * H * sizeof(float));
+		if (lstm)
+			memcpy(c, cn->val, L * B * H * sizeof(float));
+	}
+	(void)scored;
+	*loss_out = loss;
+	return 0;
+}
+
+int seqc_eval_lm(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, size_t B, size_t T,
+		 double *loss)
+{
+	*loss = NAN;
+	if (!B || !T)
+		return seqc_error(SEQC_EINVAL, "eval: batch %zu and chunk %zu must be positive", B, T);
+	if (n / B < 1)
+		B = n ? n : 1;
+	seqc_lm_streams s;
+	int rc = seqc_lm_streams_init(&s, ids, n, B, bos);
+	if (rc < 0)
+		return rc;
+	size_t ns = state_numel(m, B);
+	float *h = calloc(ns, sizeof *h), *c = calloc(ns, sizeof *c);
+	int32_t *in = malloc(B * T * sizeof *in), *tg = malloc(B * T * sizeof *tg);
+	seqc_graph *g = seqc_graph_create(0);
+	if (!h || !c || !in || !tg || !g) {
+		rc = seqc_error(SEQC_ENOMEM, "eval: cannot allocate");
+		goto done;
+	}
+	seqc_graph_set_grad(g, false);
+	seqc_graph_set_training(g, false);
+	double total = 0;
+	size_t count = 0, positions = seqc_lm_positions(&s);
+	for (size_t p = 0; p < positions; p += T) {
+		size_t len = positions - p < T ? positions - p : T;
+		size_t scored = seqc_lm_window(&s, p, len, p, in, tg);
+		seqc_ids ids_in = seqc_ids_view2(in, B, len), ids_tg = seqc_ids_view2(tg, B, len);
+		seqc_graph_reset(g);
+		seqc_tensor *l;
+		if ((rc = lm_chunk(g, m, &ids_in, &ids_tg, h, c, scored, true, NULL, &l)) < 0)
+			goto done;
+		total += (double)l->val[0] * (double)scored;
+		count += scored;
+	}
+	*loss = count ? total / (double)count : NAN;
+done:
+	seqc_graph_destroy(g);
+	free(h);
+	free(c);
+	free(in);
+	free(tg);
+	seqc_lm_streams_free(&s);
+	return rc;
+}
+
+/* ---- the training state file ---- */
+
+typedef struct run_state {
+	int64_t step, epoch;
+	size_t pos;        /* next position to score */
+	size_t carry_pos;  /* position the carried state belongs to */
+	seqc_rng dropout;
+	seqc_sched_state sched;
+	double best_val;
+	int64_t bad_evals;
+	double elapsed;    /* seconds over all runs */
+} run_state;
+
+static char *path_in(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+static json_t *state_json(const run_state *s, const seqc_train_config *c, int64_t optim_steps)
+{
+	char rs[17], ri[17];
+	snprintf(rs, sizeof rs, "%016" PRIx64, s->dropout.state);
+	snprintf(ri, sizeof ri, "%016" PRIx64, s->dropout.inc);
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:{s:f, s:f, s:I, s:I, s:I}, s:f, "
+			 "s:I, s:f, s:I, s:I, s:I}",
+			 "version", 1, "step", (json_int_t)s->step, "epoch", (json_int_t)s->epoch, "pos",
+			 (json_int_t)s->pos, "carry_pos", (json_int_t)s->carry_pos, "rng_state", rs,
+			 "rng_inc", ri, "optim_steps", (json_int_t)optim_steps, "sched", "lr",
+			 s->sched.lr, "best", isfinite(s->sched.best) ? s->sched.best : 1e300,
+			 "num_bad", (json_int_t)s->sched.num_bad, "cooldown_left",
+			 (json_int_t)s->sched.cooldown_left, "reports", (json_int_t)s->sched.reports,
+			 "best_val", isfinite(s->best_val) ? s->best_val : 1e300, "bad_evals",
+			 (json_int_t)s->bad_evals, "elapsed", s->elapsed, "batch", (json_int_t)c->batch,
+			 "k1", (json_int_t)c->k1, "k2", (json_int_t)c->k2);
+}
+
+static int save_state(const char *path, const run_state *s, const seqc_train_config *c,
+		      const seqc_optim *o, const seqc_model *m, const float *h, const float *cst)
+{
+	size_t n = seqc_optim_state_count(o);
+	seqc_st_tensor t[16 + 2];
+	char names[16][64];
+	size_t count = 0;
+	for (size_t i = 0; i < n && i < 16; i++) {
+		snprintf(names[i], sizeof names[i], "optim.%s", seqc_optim_state_name(o, i));
+		t[count++] = (seqc_st_tensor){ .name = names[i], .ndim = 1,
+					       .shape = { seqc_optim_numel(o) }, .numel = seqc_optim_numel(o),
+					       .data = (float *)seqc_optim_state_data(o, i) };
+	}
+	size_t L = m->rnnlm->c.layers, B = c->batch, H = m->rnnlm->c.hidden;
+	t[count++] = (seqc_st_tensor){ .name = "carry.h", .ndim = 3, .shape = { L, B, H },
+				       .numel = L * B * H, .data = (float *)h };
+	t[count++] = (seqc_st_tensor){ .name = "carry.c", .ndim = 3, .shape = { L, B, H },
+				       .numel = L * B * H, .data = (float *)cst };
+	json_t *js = state_json(s, c, seqc_optim_steps(o));
+	char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
+	json_decref(js);
+	if (!text)
+		return seqc_error(SEQC_ENOMEM, "train: cannot serialize the state");
+	char step[32];
+	snprintf(step, sizeof step, "%" PRId64, s->step);
+	const char *keys[3] = { "seqc.format", "seqc.train_state", "seqc.step" };
+	const char *values[3] = { "1", text, step };
+	int rc = seqc_st_write(path, t, count, keys, values, 3);
+	free(text);
+	return rc;
+}
+
+static int get_int(json_t *o, const char *key, int64_t *out, const char *path)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return seqc_error(SEQC_EFORMAT, "%s: train state \"%s\" is missing or not a count", path, key);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int get_real(json_t *o, const char *key, double *out, const char *path)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_number(v))
+		return seqc_error(SEQC_EFORMAT, "%s: train state \"%s\" is missing or not a number", path, key);
+	*out = json_number_value(v);
+	if (*out >= 1e299)
+		*out = INFINITY;
+	return 0;
+}
+
+static int get_hex(json_t *o, const char *key, uint64_t *out, const char *path)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	char *end;
+	if (!s || strlen(s) != 16 || (errno = 0, *out = strtoull(s, &end, 16), errno || *end))
+		return seqc_error(SEQC_EFORMAT, "%s: train state \"%s\" is not 16 hex digits", path, key);
+	return 0;
+}
+
+static int load_state(const char *path, run_state *s, const seqc_train_config *c, seqc_optim *o,
+		      const seqc_model *m, float *h, float *cst)
+{
+	seqc_st *st;
+	int rc = seqc_st_read(path, &st);
+	if (rc < 0)
+		return rc;
+	json_error_t err;
+	const char *text = seqc_st_meta(st, "seqc.train_state");
+	json_t *js = text ? json_loads(text, 0, &err) : NULL;
+	int64_t batch = 0, k1 = 0, k2 = 0, step = 0, epoch = 0, pos = 0, carry_pos = 0, optim_steps = 0;
+	int64_t bad = 0, num_bad = 0, cool = 0, reports = 0;
+	json_t *sched = json_object_get(js, "sched");
+	if (!json_is_object(js) || !json_is_object(sched)) {
+		rc = seqc_error(SEQC_EFORMAT, "%s: no valid seqc.train_state metadata", path);
+		goto done;
+	}
+	if ((rc = get_int(js, "batch", &batch, path)) < 0 || (rc = get_int(js, "k1", &k1, path)) < 0 ||
+	    (rc = get_int(js, "k2", &k2, path)) < 0 || (rc = get_int(js, "step", &step, path)) < 0 ||
+	    (rc = get_int(js, "epoch", &epoch, path)) < 0 || (rc = get_int(js, "pos", &pos, path)) < 0 ||
+	    (rc = get_int(js, "carry_pos", &carry_pos, path)) < 0 ||
+	    (rc = get_int(js, "optim_steps", &optim_steps, path)) < 0 ||
+	    (rc = get_int(js, "bad_evals", &bad, path)) < 0 ||
+	    (rc = get_int(sched, "num_bad", &num_bad, path)) < 0 ||
+	    (rc = get_int(sched, "cooldown_left", &cool, path)) < 0 ||
+	    (rc = get_int(sched, "reports", &reports, path)) < 0 ||
+	    (rc = get_real(js, "best_val", &s->best_val, path)) < 0 ||
+	    (rc = get_real(js, "elapsed", &s->elapsed, path)) < 0 ||
+	    (rc = get_real(sched, "lr", &s->sched.lr, path)) < 0 ||
+	    (rc = get_real(sched, "best", &s->sched.best, path)) < 0 ||
+	    (rc = get_hex(js, "rng_state", &s->dropout.state, path)) < 0 ||
+	    (rc = get_hex(js, "rng_inc", &s->dropout.inc, path)) < 0)
+		goto done;
+	if ((size_t)batch != c->batch || (size_t)k1 != c->k1 || (size_t)k2 != c->k2) {
+		rc = seqc_error(SEQC_EINVAL,
+				"%s: the run was trained with --batch %" PRId64 " --bptt %" PRId64 ":%" PRId64
+				"; resume it with the same values (given %zu and %zu:%zu)",
+				path, batch, k1, k2, c->batch, c->k1, c->k2);
+		goto done;
+	}
+	s->step = step;
+	s->epoch = epoch;
+	s->pos = (size_t)pos;
+	s->carry_pos = (size_t)carry_pos;
+	s->bad_evals = bad;
+	s->sched.num_bad = num_bad;
+	s->sched.cooldown_left = cool;
+	s->sched.reports = reports;
+	for (size_t i = 0; i < seqc_optim_state_count(o); i++) {
+		char name[64];
+		snprintf(name, sizeof name, "optim.%s", seqc_optim_state_name(o, i));
+		const seqc_st_tensor *t = seqc_st_find(st, name);
+		if (!t || t->numel != seqc_optim_numel(o)) {
+			rc = seqc_error(SEQC_EFORMAT, "%s: optimizer state \"%s\" is missing or of the wrong size "
+					"(was the run trained with another --optim?)", path, name);
+			goto done;
+		}
+		if ((rc = seqc_optim_set_state(o, seqc_optim_state_name(o, i), t->data, t->numel)) < 0)
+			goto done;
+	}
+	if ((rc = seqc_optim_set_steps(o, optim_steps)) < 0)
+		goto done;
+	size_t ns = state_numel(m, c->batch);
+	const seqc_st_tensor *th = seqc_st_find(st, "carry.h"), *tc = seqc_st_find(st, "carry.c");
+	if (!th || !tc || th->numel != ns || tc->numel != ns) {
+		rc = seqc_error(SEQC_EFORMAT, "%s: carried state missing or not [layers, batch, hidden]", path);
+		goto done;
+	}
+	memcpy(h, th->data, ns * sizeof(float));
+	memcpy(cst, tc->data, ns * sizeof(float));
+done:
+	json_decref(js);
+	seqc_st_destroy(st);
+	return rc;
+}
+
+/* ---- training ---- */
+
+typedef struct trainer {
+	seqc_model *m;
+	const seqc_train_config *c;
+	seqc_lm_streams train;
+	seqc_graph *g;
+	seqc_optim *optim;
+	seqc_sched *sched;
+	run_state s;
+	float *h, *cst;       /* carried state [L, B, H] */
+	float *h_mid, *c_mid; /* state at the window split */
+	int32_t *in, *tg;     /* [B, window] */
+	FILE *log;
+	char *path_best, *path_last, *path_state, *path_log, *path_svg;
+	const char *tokenizer_json;
+} trainer;
+
+static int write_log(trainer *t, json_t *line)
+{
+	if (!line)
+		return seqc_error(SEQC_ENOMEM, "train: cannot build a log line");
+	char *s = json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(8));
+	json_decref(line);
+	if (!s)
+		return seqc_error(SEQC_ENOMEM, "train: cannot format a log line");
+	int ok = fprintf(t->log, "%s\n", s) > 0 && fflush(t->log) == 0;
+	free(s);
+	return ok ? 0 : seqc_error(SEQC_EIO, "%s: cannot write: %s", t->path_log, strerror(errno));
+}
+
+/* One segment [start, start + len) scoring positions >= first_target, from
+ * the graph state (h0, c0) [L, B, H] (NULL: the carried state as a detached
+ * input). Returns the summed loss (graph scalar) and the final states. */
+static int segment(trainer *t, size_t start, size_t len, size_t first_target, seqc_tensor *h0,
+		   seqc_tensor *c0, seqc_tensor **sum, size_t *scored, seqc_tensor **hn,
+		   seqc_tensor **cn)
+{
+	seqc_rnnlm *r = t->m->rnnlm;
+	size_t B = t->c->batch, L = r->c.layers, H = r->c.hidden;
+	bool lstm = r->c.cell == SEQC_CELL_LSTM;
+	*scored = seqc_lm_window(&t->train, start, len, first_target, t->in, t->tg);
+	seqc_ids ids_in = seqc_ids_view2(t->in, B, len), ids_tg = seqc_ids_view2(t->tg, B, len);
+	size_t ss[3] = { L, B, H };
+	if (!h0) {
+		h0 = seqc_graph_input(t->g, 3, ss, t->h);
+		c0 = lstm ? seqc_graph_input(t->g, 3, ss, t->cst) : NULL;
+	}
+	seqc_tensor *mean;
+	int rc = seqc_rnnlm_loss(t->g, r, &ids_in, &ids_tg, h0, c0, &t->s.dropout, &mean, hn, cn);
+	if (rc < 0)
+		return rc;
+	*sum = seqc_scale(t->g, mean, (float)*scored);
+	return *sum ? 0 : seqc_errcode();
+}
+
+/* One update. Returns the mean loss of the scored positions in *loss. */
+static int update(trainer *t, double *loss, double *grad_norm, size_t *scored_out)
+{
+	const seqc_train_config *c = t->c;
+	size_t B = c->batch, positions = seqc_lm_positions(&t->train);
+	if (t->s.pos >= positions) { /* new epoch: back to the start, zero state */
+		t->s.pos = t->s.carry_pos = 0;
+		t->s.epoch++;
+		memset(t->h, 0, state_numel(t->m, B) * sizeof(float));
+		memset(t->cst, 0, state_numel(t->m, B) * sizeof(float));
+	}
+	size_t p = t->s.pos, k1 = c->k1, k2 = c->k2;
+	size_t end = p + k1 < positions ? p + k1 : positions;
+	seqc_graph_reset(t->g);
+	seqc_params_zero_grad(t->m->params);
+	seqc_tensor *total = NULL, *hn, *cn;
+	size_t scored = 0, n;
+	bool lstm = t->m->rnnlm->c.cell == SEQC_CELL_LSTM;
+	size_t ns = state_numel(t->m, B);
+	int rc;
+	if (k2 >= k1) {
+		/* [carry_pos, mid) then [mid, end); the next window starts at mid */
+		size_t mid = end + k1 > k2 ? end + k1 - k2 : 0;
+		if (mid < t->s.carry_pos)
+			mid = t->s.carry_pos;
+		if (mid > end)
+			mid = end;
+		seqc_tensor *h0 = NULL, *c0 = NULL;
+		if (mid > t->s.carry_pos) {
+			if ((rc = segment(t, t->s.carry_pos, mid - t->s.carry_pos, p, NULL, NULL, &total,
+					  &n, &hn, &cn)) < 0)
+				return rc;
+			scored += n;
+			h0 = hn;
+			c0 = lstm ? cn : NULL;
+			memcpy(t->h_mid, hn->val, ns * sizeof(float));
+			if (lstm)
+				memcpy(t->c_mid, cn->val, ns * sizeof(float));
+		} else {
+			memcpy(t->h_mid, t->h, ns * sizeof(float));
+			memcpy(t->c_mid, t->cst, ns * sizeof(float));
+		}
+		if (end > mid) {
+			seqc_tensor *part;
+			if ((rc = segment(t, mid, end - mid, p, h0, c0, &part, &n, &hn, &cn)) < 0)
+				return rc;
+			scored += n;
+			total = total ? seqc_add(t->g, total, part) : part;
+		}
+		memcpy(t->h, t->h_mid, ns * sizeof(float));
+		memcpy(t->cst, t->c_mid, ns * sizeof(float));
+		t->s.carry_pos = mid;
+	} else {
+		/* the first k1 - k2 positions without gradient, then k2 scored */
+		size_t split = end > p + k2 ? end - k2 : p;
+		if (split > p) {
+			bool old = seqc_graph_set_grad(t->g, false);
+			rc = segment(t, p, split - p, end, NULL, NULL, &total, &n, &hn, &cn);
+			seqc_graph_set_grad(t->g, old);
+			if (rc < 0)
+				return rc;
+		}
+		seqc_tensor *h0 = split > p ? seqc_detach(t->g, hn) : NULL;
+		seqc_tensor *c0 = split > p && lstm ? seqc_detach(t->g, cn) : NULL;
+		if ((rc = segment(t, split, end - split, split, h0, c0, &total, &scored, &hn, &cn)) < 0)
+			return rc;
+		memcpy(t->h, hn->val, ns * sizeof(float));
+		if (lstm)
+			memcpy(t->cst, cn->val, ns * sizeof(float));
+		t->s.carry_pos = end;
+	}
+	t->s.pos = end;
+	*scored_out = scored;
+	if (!scored)
+		return seqc_error(SEQC_ESTATE, "train: an update scored no position");
+	seqc_tensor *mean = seqc_scale(t->g, total, 1.0f / (float)scored);
+	if (!mean)
+		return seqc_errcode();
+	*loss = mean->val[0];
+	if (!isfinite(*loss))
+		return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the loss is %g",
+				  t->s.step + 1, *loss);
+	if ((rc = seqc_backward(t->g, mean)) < 0)
+		return rc;
+	*grad_norm = c->clip_norm > 0 ? seqc_clip_grad_norm(t->m->params, c->clip_norm)
+				      : seqc_grad_norm(t->m->params);
+	if (!isfinite(*grad_norm))
+		return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the gradient norm is %g",
+				  t->s.step + 1, *grad_norm);
+	if (c->clip_value > 0 && (rc = seqc_clip_grad_value(t->m->params, c->clip_value)) < 0)
+		return rc;
+	float lr = seqc_sched_lr(t->sched, t->s.step);
+	if ((rc = seqc_optim_step(t->optim, t->m->params, lr)) < 0)
+		return rc;
+	t->s.step++;
+	return 0;
+}
+
+static int save_last(trainer *t)
+{
+	int rc = seqc_ckpt_save(t->path_last, t->m, t->tokenizer_json, t->s.step);
+	if (rc == 0) {
+		t->s.sched = seqc_sched_get_state(t->sched);
+		rc = save_state(t->path_state, &t->s, t->c, t->optim, t->m, t->h, t->cst);
+	}
+	return rc;
+}
+
+/* A validation pass; feed_schedule: a scheduled evaluation (reported to
+ * the plateau schedule and to early stopping), not the one at the end. */
+static int evaluate(trainer *t, const int32_t *val, size_t n_val, int32_t bos, bool feed_schedule,
+		    seqc_train_progress *pr)
+{
+	double vl;
+	int rc = seqc_eval_lm(t->m, val, n_val, bos, t->c->batch, t->c->eval_chunk, &vl);
+	if (rc < 0)
+		return rc;
+	pr->val_loss = vl;
+	pr->improved = vl < t->s.best_val;
+	if (pr->improved) {
+		t->s.best_val = vl;
+		t->s.bad_evals = 0;
+		if ((rc = seqc_ckpt_save(t->path_best, t->m, t->tokenizer_json, t->s.step)) < 0)
+			return rc;
+	} else if (feed_schedule) {
+		t->s.bad_evals++;
+	}
+	if (feed_schedule)
+		seqc_sched_report(t->sched, vl);
+	pr->best_val_loss = t->s.best_val;
+	return write_log(t, json_pack("{s:s, s:I, s:f, s:f, s:f}", "event", "eval", "step",
+				      (json_int_t)t->s.step, "val_loss", vl, "val_bits", vl / M_LN2,
+				      "best_val_loss", t->s.best_val));
+}
+
+static void trainer_free(trainer *t)
+{
+	seqc_graph_destroy(t->g);
+	seqc_optim_destroy(t->optim);
+	seqc_sched_destroy(t->sched);
+	seqc_lm_streams_free(&t->train);
+	free(t->h);
+	free(t->cst);
+	free(t->h_mid);
+	free(t->c_mid);
+	free(t->in);
+	free(t->tg);
+	if (t->log)
+		fclose(t->log);
+	free(t->path_best);
+	free(t->path_last);
+	free(t->path_state);
+	free(t->path_log);
+	free(t->path_svg);
+}
+
+static int check_config(const seqc_train_config *c)
+{
+	if (!c->batch || !c->k1 || !c->k2 || !c->eval_chunk || !c->log_every)
+		return seqc_error(SEQC_EINVAL, "train: batch, bptt, eval chunk and log interval must be positive");
+	if (c->k1 > 100000 || c->k2 > 100000 || c->batch > 100000)
+		return seqc_error(SEQC_EINVAL, "train: batch %zu or bptt %zu:%zu is absurd", c->batch, c->k1,
+				  c->k2);
+	if (c->steps < 0 || c->eval_every < 0 || c->patience < 0 || !(c->time_limit >= 0) ||
+	    !(c->clip_norm >= 0) || !(c->clip_value >= 0))
+		return seqc_error(SEQC_EINVAL, "train: negative steps, intervals, time or clipping");
+	if (!c->steps && !(c->time_limit > 0))
+		return seqc_error(SEQC_EINVAL, "train: give a number of steps or a time limit");
+	if (!c->out_dir)
+		return seqc_error(SEQC_EINVAL, "train: no output folder");
+	return 0;
+}
+
+int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const int32_t *val_ids,
+		  size_t n_val, int32_t bos, const seqc_train_config *c, const char *tokenizer_json,
+		  seqc_train_callback cb, void *ctx)
+{
+	trainer t = { .m = m, .c = c, .tokenizer_json = tokenizer_json };
+	int rc = check_config(c);
+	if (rc < 0)
+		return rc;
+	if (!m->rnnlm)
+		return seqc_error(SEQC_EUNSUPPORTED, "train: arch %s has no LM trainer yet", m->arch);
+	if (mkdir(c->out_dir, 0777) < 0 && errno != EEXIST)
+		return seqc_error(SEQC_EIO, "%s: cannot create the folder: %s", c->out_dir, strerror(errno));
+	t.path_best = path_in(c->out_dir, "model.safetensors");
+	t.path_last = path_in(c->out_dir, "last.safetensors");
+	t.path_state = path_in(c->out_dir, "last.state.safetensors");
+	t.path_log = path_in(c->out_dir, "log.jsonl");
+	t.path_svg = path_in(c->out_dir, "loss.svg");
+	size_t B = c->batch, window = c->k1 > c->k2 ? c->k1 : c->k2, ns = state_numel(m, B);
+	t.h = calloc(ns, sizeof(float));
+	t.cst = calloc(ns, sizeof(float));
+	t.h_mid = calloc(ns, sizeof(float));
+	t.c_mid = calloc(ns, sizeof(float));
+	t.in = malloc(B * window * sizeof(int32_t));
+	t.tg = malloc(B * window * sizeof(int32_t));
+	t.g = seqc_graph_create(0);
+	if (!t.path_best || !t.path_last || !t.path_state || !t.path_log || !t.path_svg || !t.h ||
+	    !t.cst || !t.h_mid || !t.c_mid || !t.in || !t.tg || !t.g) {
+		rc = seqc_error(SEQC_ENOMEM, "train: cannot allocate");
+		goto done;
+	}
+	if ((rc = seqc_lm_streams_init(&t.train, train_ids, n_train, B, bos)) < 0)
+		goto done;
+	seqc_sched_config sc = c->sched;
+	if (isnan(sc.base_lr))
+		sc.base_lr = c->optim.lr;
+	if (!(t.optim = seqc_optim_create(m->params, &c->optim)) || !(t.sched = seqc_sched_create(&sc))) {
+		rc = seqc_errcode();
+		goto done;
+	}
+	t.s.best_val = INFINITY;
+	seqc_rng_seed(&t.s.dropout, c->seed, SEQC_STREAM_DROPOUT);
+	struct stat sb;
+	if (c->resume) {
+		seqc_model *saved;
+		int64_t saved_step;
+		if ((rc = seqc_ckpt_load(t.path_last, &saved, NULL, &saved_step)) < 0)
+			goto done;
+		char *a = seqc_model_config_json(saved), *b = seqc_model_config_json(m);
+		bool same = a && b && !strcmp(a, b);
+		if (same)
+			memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
+		free(a);
+		free(b);
+		seqc_model_destroy(saved);
+		if (!same) {
+			rc = seqc_error(SEQC_EINVAL, "%s: the saved model has another configuration than the "
+					"one given (arch, sizes): resume with the same flags", t.path_last);
+			goto done;
+		}
+		if ((rc = load_state(t.path_state, &t.s, c, t.optim, m, t.h, t.cst)) < 0)
+			goto done;
+		if (t.s.step != saved_step) {
+			rc = seqc_error(SEQC_EFORMAT, "%s is at step %" PRId64 " but %s at step %" PRId64
+					": they do not belong together", t.path_last, saved_step,
+					t.path_state, t.s.step);
+			goto done;
+		}
+		if ((rc = seqc_sched_set_state(t.sched, &t.s.sched)) < 0)
+			goto done;
+	} else if (stat(t.path_last, &sb) == 0) {
+		rc = seqc_error(SEQC_EINVAL, "%s already holds a training run (last.safetensors): use "
+				"--resume to continue it, or another --out", c->out_dir);
+		goto done;
+	}
+	if (!(t.log = fopen(t.path_log, c->resume ? "a" : "w"))) {
+		rc = seqc_error(SEQC_EIO, "%s: cannot open: %s", t.path_log, strerror(errno));
+		goto done;
+	}
+
+	seqc_train_progress pr = { .steps = c->steps, .val_loss = NAN, .best_val_loss = t.s.best_val };
+	double start = now(), train_time = 0, loss_sum = 0;
+	int64_t loss_count = 0, start_step = t.s.step;
+	size_t tokens = 0;
+	const char *stop = "steps";
+	for (;;) {
+		if (c->steps && t.s.step >= c->steps)
+			break;
+		if (c->time_limit > 0 && now() - start >= c->time_limit) {
+			stop = "time";
+			break;
+		}
+		double t0 = now(), loss = 0, gnorm = 0;
+		size_t scored;
+		if ((rc = update(&t, &loss, &gnorm, &scored)) < 0)
+			goto done;
+		train_time += now() - t0;
+		tokens += scored;
+		loss_sum += loss;
+		loss_count++;
+		bool last = c->steps && t.s.step >= c->steps;
+		if (t.s.step % c->log_every == 0 || last) {
+			double elapsed = t.s.elapsed + (now() - start);
+			double rate = (double)(t.s.step - start_step) / train_time;
+			pr = (seqc_train_progress){
+				.event = SEQC_TRAIN_STEP, .step = t.s.step, .steps = c->steps,
+				.loss = loss_sum / (double)loss_count, .val_loss = pr.val_loss,
+				.best_val_loss = t.s.best_val, .lr = seqc_sched_lr(t.sched, t.s.step - 1),
+				.grad_norm = gnorm, .tokens_per_s = (double)tokens / train_time,
+				.elapsed = elapsed, .epoch = t.s.epoch,
+				.eta = c->steps ? (double)(c->steps - t.s.step) / rate
+					: c->time_limit - (now() - start),
+			};
+			if ((rc = write_log(&t, json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I}", "event",
+							  "train", "step", (json_int_t)t.s.step, "loss",
+							  pr.loss, "lr", pr.lr, "grad_norm", gnorm,
+							  "tokens_per_s", pr.tokens_per_s, "elapsed",
+							  elapsed, "epoch", (json_int_t)t.s.epoch))) < 0)
+				goto done;
+			if (cb)
+				cb(&pr, ctx);
+			loss_sum = 0;
+			loss_count = 0;
+		}
+		if (c->eval_every && t.s.step % c->eval_every == 0) {
+			pr.event = SEQC_TRAIN_EVAL;
+			if ((rc = evaluate(&t, val_ids, n_val, bos, true, &pr)) < 0)
+				goto done;
+			t.s.elapsed += now() - start;
+			start = now();
+			if ((rc = save_last(&t)) < 0)
+				goto done;
+			seqc_plot_loss_svg(t.path_log, t.path_svg);
+			if (cb)
+				cb(&pr, ctx);
+			if (c->patience && t.s.bad_evals >= c->patience) {
+				stop = "early stopping";
+				break;
+			}
+		}
+	}
+	/* the end: evaluate unless this step just was, save, plot */
+	if (!(c->eval_every && t.s.step % c->eval_every == 0)) {
+		pr.event = SEQC_TRAIN_EVAL;
+		if ((rc = evaluate(&t, val_ids, n_val, bos, false, &pr)) < 0)
+			goto done;
+		if (cb)
+			cb(&pr, ctx);
+	}
+	t.s.elapsed += now() - start;
+	if ((rc = save_last(&t)) < 0)
+		goto done;
+	if ((rc = write_log(&t, json_pack("{s:s, s:I, s:s, s:f, s:f}", "event", "done", "step",
+					  (json_int_t)t.s.step, "reason", stop, "best_val_loss",
+					  t.s.best_val, "elapsed", t.s.elapsed))) < 0)
+		goto done;
+	seqc_plot_loss_svg(t.path_log, t.path_svg);
+	pr.event = SEQC_TRAIN_DONE;
+	pr.step = t.s.step;
+	pr.elapsed = t.s.elapsed;
+	pr.stop_reason = stop;
+	if (cb)
+		cb(&pr, ctx);
+done:
+	trainer_free(&t);
+	return rc;
+}

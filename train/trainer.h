@@ -1,0 +1,102 @@
+/* Training a language model on a token stream: B contiguous streams,
+ * truncated BPTT (k1 steps between updates, k2 steps backpropagated), an
+ * optimizer with a schedule and clipping, a full validation pass every N
+ * steps, early stopping, the best and the last checkpoint, and a state file
+ * so that a resumed run continues bit-for-bit.
+ *
+ * Files in out_dir:
+ *   model.safetensors       the best model by validation loss
+ *   last.safetensors        the model at the last save
+ *   last.state.safetensors  optimizer moments, carried hidden state, and
+ *                           (metadata "seqc.train_state") step, data
+ *                           position, RNG state, schedule state, best loss
+ *   log.jsonl               one JSON object per log or evaluation line
+ *   loss.svg                train and validation loss against steps
+ *
+ * Truncated BPTT: with k2 >= k1, each update scores k1 new positions and
+ * backpropagates through a window of up to k2 positions ending there (the
+ * first k2 - k1 already scored by the previous update); the state carried
+ * to the next window is a detached copy. With k2 < k1, the first k1 - k2
+ * positions of each chunk run without gradient and only the last k2 are
+ * scored and backpropagated. */
+#ifndef SEQC_TRAIN_TRAINER_H
+#define SEQC_TRAIN_TRAINER_H
+
+#include <stdio.h>
+
+#include "models/model.h"
+#include "train/optim.h"
+#include "train/schedule.h"
+
+typedef struct seqc_train_config {
+	size_t batch;            /* B streams */
+	size_t k1, k2;           /* BPTT: steps between updates, steps backpropagated */
+	int64_t steps;           /* stop after this many updates in all (0: no limit) */
+	double time_limit;       /* stop after this many seconds of this run (0: none) */
+	seqc_optim_config optim;
+	seqc_sched_config sched;
+	float clip_norm;         /* 0: no clipping by norm */
+	float clip_value;        /* 0: no clipping by value */
+	int64_t eval_every;      /* updates between validation passes (0: only at the end) */
+	size_t eval_chunk;       /* positions per validation chunk */
+	int64_t patience;        /* stop after this many evaluations without improvement (0: never) */
+	int64_t log_every;       /* updates between train log lines */
+	uint64_t seed;           /* dropout stream (the init stream is the caller's) */
+	const char *out_dir;
+	bool resume;             /* continue from out_dir/last.* */
+} seqc_train_config;
+
+/* Defaults: B 32, k1 = k2 = 64, Adam lr 2e-3 constant, clip norm 5 (as
+ * char-rnn), eval every 500 with chunks of 256, patience 0, log every 50. */
+SEQC_API seqc_train_config seqc_train_defaults(void);
+
+/* What the trainer reports as it goes (to a callback). */
+typedef enum seqc_train_event {
+	SEQC_TRAIN_STEP,  /* after an update that is logged */
+	SEQC_TRAIN_EVAL,  /* after a validation pass */
+	SEQC_TRAIN_DONE,
+} seqc_train_event;
+
+typedef struct seqc_train_progress {
+	seqc_train_event event;
+	int64_t step;          /* updates done */
+	int64_t steps;         /* the limit (0: none) */
+	double loss;           /* mean train loss since the last log line (nats/token) */
+	double val_loss;       /* last validation loss (NAN before the first) */
+	double best_val_loss;
+	double lr;
+	double grad_norm;      /* before clipping, last update */
+	double tokens_per_s;   /* training tokens (scored) per second, this run */
+	double elapsed;        /* seconds, over all runs of this training */
+	double eta;            /* seconds left (NAN when unknown) */
+	int64_t epoch;
+	bool improved;         /* EVAL: this was the best so far (model.safetensors written) */
+	const char *stop_reason; /* DONE: "steps", "time", "early stopping" */
+} seqc_train_progress;
+
+typedef void (*seqc_train_callback)(const seqc_train_progress *p, void *ctx);
+
+/* Memory the run will take, for the report printed before training. */
+typedef struct seqc_train_memory {
+	size_t params, grads, optim_state, activations, data; /* bytes */
+} seqc_train_memory;
+SEQC_API seqc_train_memory seqc_train_estimate(const seqc_model *m, const seqc_train_config *c,
+					       size_t n_train, size_t n_val);
+
+/* Train m on train_ids [n_train] (each stream preceded by bos), validating
+ * on val_ids [n_val]. tokenizer_json is stored in the checkpoints. On
+ * resume, m's parameters and everything else are replaced from out_dir (the
+ * model's config must match). Returns 0 when training ran to a stop, or a
+ * negative code (bad config, unwritable out_dir, corrupt state, a
+ * non-finite loss or gradient: the last good checkpoint stays). */
+SEQC_API int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train,
+			   const int32_t *val_ids, size_t n_val, int32_t bos,
+			   const seqc_train_config *c, const char *tokenizer_json,
+			   seqc_train_callback cb, void *ctx);
+
+/* Mean cross-entropy (nats per token) of ids [n] (preceded by bos) in one
+ * full pass: B contiguous streams, chunks of T positions, state carried. */
+SEQC_API int seqc_eval_lm(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, size_t B,
+			  size_t T, double *loss);
+
+#endif
