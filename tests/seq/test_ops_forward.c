@@ -60,6 +60,13 @@ START_TEST(test_matmul_2d_all_transposes)
 	c = seqc_matmul(g, bt, at, false, false);
 	CHECK_SHAPE(c, 2, 2);
 	CHECK_VALS(c, 58, 139, 64, 154);
+	/* One row: [1, 2, 3] B = [58, 64], with each flag. */
+	c = seqc_matmul(g, in(2, SHAPE(1, 3), VALS(1, 2, 3)), b, false, false);
+	CHECK_SHAPE(c, 1, 2);
+	CHECK_VALS(c, 58, 64);
+	c = seqc_matmul(g, in(2, SHAPE(3, 1), VALS(1, 2, 3)), bt, true, true);
+	CHECK_SHAPE(c, 1, 2);
+	CHECK_VALS(c, 58, 64);
 	/* A^T A with ta: [3, 3] = [[17, 22, 27], [22, 29, 36], [27, 36, 45]]. */
 	c = seqc_matmul(g, a, a, true, false);
 	CHECK_SHAPE(c, 3, 3);
@@ -115,6 +122,10 @@ START_TEST(test_linear)
 	y = seqc_linear(g, x, w, b);
 	CHECK_SHAPE(y, 2, 2);
 	CHECK_VALS(y, 59, 63, 140, 153);
+	/* One row: [4, 5, 6] w^T + b = [140, 153]. */
+	y = seqc_linear(g, in(2, SHAPE(1, 3), VALS(4, 5, 6)), w, b);
+	CHECK_SHAPE(y, 1, 2);
+	CHECK_VALS(y, 140, 153);
 	/* Leading dimensions are kept: x [2, 1, 3] -> [2, 1, 2]. */
 	y = seqc_linear(g, in(3, SHAPE(2, 1, 3), MAT_A), w, b);
 	CHECK_SHAPE(y, 2, 1, 2);

@@ -76,6 +76,29 @@ START_TEST(test_matmul_batched)
 }
 END_TEST
 
+/* Degenerate sizes, where BLAS may take other paths (a single row goes to
+ * gemv): (M, K, N) in {(1, 3, 4), (2, 1, 4), (2, 3, 1), (1, 1, 1)} for each
+ * transpose pair, 2-D and batched. _i = 4 size + 2 ta + tb. */
+START_TEST(test_matmul_thin)
+{
+	static const size_t mkn[4][3] = { { 1, 3, 4 }, { 2, 1, 4 }, { 2, 3, 1 }, { 1, 1, 1 } };
+	size_t m = mkn[_i / 4][0], k = mkn[_i / 4][1], n = mkn[_i / 4][2];
+	bool ta = (_i >> 1) & 1, tb = _i & 1;
+	char what[64];
+	snprintf(what, sizeof what, "matmul M %zu K %zu N %zu%s%s", m, k, n, ta ? " ta" : "",
+		 tb ? " tb" : "");
+	gc_ctx c = { .n = 2, .ta = ta, .tb = tb };
+	c.x[0] = rt(2, ta ? SHAPE(k, m) : SHAPE(m, k), 20);
+	c.x[1] = rt(2, tb ? SHAPE(n, k) : SHAPE(k, n), 21);
+	check(fn_matmul, &c, 2, what);
+	gc_ctx d = { .n = 2, .ta = ta, .tb = tb };
+	d.x[0] = rt(3, ta ? SHAPE(2, k, m) : SHAPE(2, m, k), 22);
+	d.x[1] = rt(3, tb ? SHAPE(2, n, k) : SHAPE(2, k, n), 23);
+	strcat(what, " batched");
+	check(fn_matmul, &d, 2, what);
+}
+END_TEST
+
 /* a [2, 3, 4] as 6 rows times b [4, 5] (or [5, 4] with tb). */
 START_TEST(test_matmul_nd_a)
 {
@@ -104,6 +127,17 @@ START_TEST(test_linear)
 	d.x[0] = rt(2, SHAPE(3, 4), 10);
 	d.x[1] = rt(2, SHAPE(2, 4), 11);
 	check(fn_linear, &d, 2, "linear without bias");
+	/* One row (batch-1 decoding), and one output. */
+	gc_ctx e = { .n = 3 };
+	e.x[0] = rt(2, SHAPE(1, 4), 12);
+	e.x[1] = rt(2, SHAPE(3, 4), 13);
+	e.x[2] = rt(1, SHAPE(3), 14);
+	check(fn_linear, &e, 3, "linear one row");
+	gc_ctx f = { .n = 3 };
+	f.x[0] = rt(3, SHAPE(2, 3, 4), 15);
+	f.x[1] = rt(2, SHAPE(1, 4), 16);
+	f.x[2] = rt(1, SHAPE(1), 17);
+	check(fn_linear, &f, 3, "linear one output");
 }
 END_TEST
 
@@ -508,6 +542,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_matmul_2d, 0, 4);
 	tcase_add_loop_test(tc, test_matmul_batched, 0, 4);
 	tcase_add_loop_test(tc, test_matmul_nd_a, 0, 2);
+	tcase_add_loop_test(tc, test_matmul_thin, 0, 16);
 	tcase_add_test(tc, test_linear);
 	tcase_add_loop_test(tc, test_binary, 0, 9);
 	tcase_add_test(tc, test_mul_self);
