@@ -52,6 +52,7 @@ static void usage(FILE *out)
 		"  --log-every N       progress line every N updates (50)\n"
 		"  --seed S            seed of the initial weights and dropout (1337)\n"
 		"  --resume            continue the run in DIR (model and tokenizer from DIR)\n"
+		"  --overwrite         start a new run in DIR even if one is there (replacing it)\n"
 		"\n"
 		"example: seqc train --data input.txt --out run --arch lstm --layers 2 --hidden 512 \\\n"
 		"           --dropout 0.25 --bptt 100 --batch 32 --time 20\n");
@@ -238,6 +239,8 @@ int cmd_train(int argc, char **argv)
 			tc.seed = (uint64_t)n;
 		} else if (arg_flag(&a, "--resume")) {
 			tc.resume = true;
+		} else if (arg_flag(&a, "--overwrite")) {
+			tc.overwrite = true;
 		} else {
 			fprintf(stderr, "%s: unknown option '%s' (see seqc train --help)\n", CMD, argv[a.i]);
 			return EXIT_USAGE;
@@ -249,6 +252,10 @@ int cmd_train(int argc, char **argv)
 	}
 	if (!tc.steps && !(tc.time_limit > 0)) {
 		fprintf(stderr, "%s: give --steps N or --time MINUTES\n", CMD);
+		return EXIT_USAGE;
+	}
+	if (tc.resume && tc.overwrite) {
+		fprintf(stderr, "%s: --resume and --overwrite exclude each other\n", CMD);
 		return EXIT_USAGE;
 	}
 	if (tc.resume && arch_flags) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "seq/blas_internal.h"
 #include "seq/fastmath.h"
 #include "seq/graph_internal.h"
 
@@ -259,9 +260,7 @@ static void rnn_backward(seqc_node *node)
 		/* dh_prev += dgh_t W_hh; not needed past the first step unless
 		 * the initial state wants a gradient. */
 		if (step > 0 || (s->h0 && s->h0->grad))
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)B, (blasint)H,
-				    (blasint)GH, 1.0f, dgh + t * GH, (blasint)(T * GH), s->w_hh->val,
-				    (blasint)H, 1.0f, dh_next, (blasint)H);
+			seqc_gemm(false, false, B, H, GH, 1.0f, dgh + t * GH, (T * GH), s->w_hh->val, H, 1.0f, dh_next, H);
 	}
 	if (s->h0 && s->h0->grad)
 		for (size_t i = 0; i < B * H; i++)
@@ -270,17 +269,11 @@ static void rnn_backward(seqc_node *node)
 		for (size_t i = 0; i < B * H; i++)
 			s->c0->grad[i] += dc_next[i];
 	if (s->x->grad)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)N, (blasint)IN,
-			    (blasint)GH, 1.0f, dpre, (blasint)GH, s->w_ih->val, (blasint)IN, 1.0f,
-			    s->x->grad, (blasint)IN);
+		seqc_gemm(false, false, N, IN, GH, 1.0f, dpre, GH, s->w_ih->val, IN, 1.0f, s->x->grad, IN);
 	if (s->w_ih->grad)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)GH, (blasint)IN,
-			    (blasint)N, 1.0f, dpre, (blasint)GH, s->x->val, (blasint)IN, 1.0f,
-			    s->w_ih->grad, (blasint)IN);
+		seqc_gemm(true, false, GH, IN, N, 1.0f, dpre, GH, s->x->val, IN, 1.0f, s->w_ih->grad, IN);
 	if (s->w_hh->grad)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)GH, (blasint)H,
-			    (blasint)N, 1.0f, dgh, (blasint)GH, hprev_all, (blasint)H, 1.0f,
-			    s->w_hh->grad, (blasint)H);
+		seqc_gemm(true, false, GH, H, N, 1.0f, dgh, GH, hprev_all, H, 1.0f, s->w_hh->grad, H);
 	if (s->b_ih && s->b_ih->grad)
 		add_column_sums(dpre, N, GH, ones, s->b_ih->grad);
 	if (s->b_hh && s->b_hh->grad)
@@ -368,9 +361,7 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 	}
 	for (size_t r = 0; r < B * T; r++)
 		memcpy(pre + r * GH, bias_row, GH * sizeof(float));
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)(B * T), (blasint)GH,
-		    (blasint)IN, 1.0f, x->val, (blasint)IN, w_ih->val, (blasint)IN, 1.0f, pre,
-		    (blasint)GH);
+	seqc_gemm(false, true, (B * T), GH, IN, 1.0f, x->val, IN, w_ih->val, IN, 1.0f, pre, GH);
 	const float *b_hn = cell == SEQC_CELL_GRU && b_hh ? b_hh->val + 2 * H : NULL;
 
 	const float *h_prev = h0 ? h0->val : NULL, *c_prev = c0 ? c0->val : NULL;
@@ -378,9 +369,7 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 	for (size_t step = 0; step < T; step++) {
 		size_t t = step_time(s, step);
 		if (h_prev)
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)B, (blasint)GH,
-				    (blasint)H, 1.0f, h_prev, (blasint)ld_prev, w_hh->val, (blasint)H,
-				    0.0f, rec, (blasint)GH);
+			seqc_gemm(false, true, B, GH, H, 1.0f, h_prev, ld_prev, w_hh->val, H, 0.0f, rec, GH);
 		step_forward(s, t, pre, h_prev ? rec : NULL, h_prev, ld_prev, c_prev, ld_prev, b_hn);
 		h_prev = s->y->val + t * H;
 		c_prev = lstm ? s->cells + t * H : NULL;

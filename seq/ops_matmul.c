@@ -1,19 +1,17 @@
 /* Matrix products through cblas_sgemm: matmul in all transpose combinations
  * (2-D and batched 3-D) and linear (x w^T + b). */
-#include <cblas.h>
 #include <string.h>
 
+#include "seq/blas_internal.h"
 #include "seq/graph_internal.h"
 #include "seq/ops.h"
 
-/* C[m, n] = alpha op(A) op(B) + beta C, all row-major; A is stored [m, k]
- * (or [k, m] when ta), B [k, n] (or [n, k] when tb). */
+/* C[m, n] = op(A) op(B) + beta C, all row-major and packed; A is stored
+ * [m, k] (or [k, m] when ta), B [k, n] (or [n, k] when tb). */
 static void gemm(bool ta, bool tb, size_t m, size_t n, size_t k, const float *a, const float *b,
 		 float beta, float *c)
 {
-	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-		    (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)(ta ? m : k), b,
-		    (blasint)(tb ? k : n), beta, c, (blasint)n);
+	seqc_gemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 
 /* One product of a batch: C = op(A) op(B), and its backward

@@ -606,9 +606,10 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 		}
 		if ((rc = seqc_sched_set_state(t.sched, &t.s.sched)) < 0)
 			goto done;
-	} else if (stat(t.path_last, &sb) == 0) {
+	} else if (!c->overwrite && stat(t.path_last, &sb) == 0) {
 		rc = seqc_error(SEQC_EINVAL, "%s already holds a training run (last.safetensors): use "
-				"--resume to continue it, or another --out", c->out_dir);
+				"--resume to continue it, --overwrite to start afresh, or another --out",
+				c->out_dir);
 		goto done;
 	}
 	if (!(t.log = fopen(t.path_log, c->resume ? "a" : "w"))) {

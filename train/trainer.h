@@ -44,6 +44,7 @@ typedef struct seqc_train_config {
 	uint64_t seed;           /* dropout stream (the init stream is the caller's) */
 	const char *out_dir;
 	bool resume;             /* continue from out_dir/last.* */
+	bool overwrite;          /* start afresh even if out_dir holds a run (its files are replaced) */
 } seqc_train_config;
 
 /* Defaults: B 32, k1 = k2 = 64, Adam lr 2e-3 constant, clip norm 5 (as
