@@ -1,6 +1,7 @@
 #include "tokenize/char.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,12 @@
 #include "tokenize/tok_internal.h"
 
 /* Raw text is validated and normalized a chunk at a time, so that memory
- * stays bounded (utf8proc_map needs 4 bytes per code point of scratch) and
- * pure-ASCII chunks, which every normalization leaves alone, skip it. */
+ * stays bounded and pure-ASCII chunks, which every normalization leaves
+ * alone, skip it. */
 #define CHUNK ((size_t)1 << 16)
+
+/* Entries of the per-call memo of inert code points (see is_inert). */
+#define MEMO 4096
 
 #define NSPECIAL 4
 static const char *const special_names[NSPECIAL] = {"<pad>", "<unk>", "<bos>", "<eos>"};
@@ -42,12 +46,15 @@ typedef struct splitter {
 	const uint8_t *buf;    /* the current chunk: valid, normalized UTF-8 */
 	size_t blen, bpos;
 	utf8proc_int32_t gstate; /* grapheme break state within the chunk */
+	bool memo_ready;       /* memo is zeroed (done on first use) */
+	uint32_t memo[MEMO];   /* cp << 1 | inert, by cp % MEMO; 0 empty */
 } splitter;
 
 static void split_init(splitter *sp, seqc_norm norm, bool graphemes, bool replace,
 		       const char *what, const uint8_t *src, size_t len)
 {
-	memset(sp, 0, sizeof *sp);
+	/* Not the memo: most calls never need it. */
+	memset(sp, 0, offsetof(splitter, memo));
 	sp->norm = norm;
 	sp->graphemes = graphemes;
 	sp->replace = replace;
@@ -80,6 +87,134 @@ static size_t chunk_end(const uint8_t *s, size_t len, size_t a)
 	return len;
 }
 
+static int norm_flags(seqc_norm norm)
+{
+	return UTF8PROC_STABLE | UTF8PROC_COMPOSE | (norm == SEQC_NORM_NFKC ? UTF8PROC_COMPAT : 0);
+}
+
+/* True when normalization can neither change the code point c nor join it
+ * to what precedes it: c is a starter (combining class 0), not a mark (every
+ * character that composes with a preceding starter is a combining mark,
+ * except the Hangul medial and final jamo), and normalizes to itself. The
+ * place before such a character is a safe cut: normalizing the text on each
+ * side of it separately gives the same as normalizing the whole (UAX #15,
+ * "stable code points"). test_char checks the claim about marks against
+ * every composite this utf8proc knows. */
+bool seqc_char_inert(uint32_t c, seqc_norm norm)
+{
+	if (c < 0x80)
+		return true;
+	if (utf8proc_get_property((utf8proc_int32_t)c)->combining_class != 0)
+		return false;
+	utf8proc_category_t cat = utf8proc_category((utf8proc_int32_t)c);
+	if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+	    cat == UTF8PROC_CATEGORY_ME)
+		return false;
+	if ((c >= 0x1160 && c <= 0x11FF) || (c >= 0xD7B0 && c <= 0xD7FF))
+		return false; /* Hangul medial and final jamo */
+	utf8proc_uint8_t buf[4], *dst = NULL;
+	utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)c, buf);
+	utf8proc_ssize_t r = utf8proc_map(buf, k, &dst, (utf8proc_option_t)norm_flags(norm));
+	bool same = r == k && memcmp(dst, buf, (size_t)k) == 0;
+	free(dst);
+	return same;
+}
+
+static bool is_inert(splitter *sp, uint32_t c)
+{
+	if (c < 0x80)
+		return true;
+	if (!sp->memo_ready) {
+		memset(sp->memo, 0, sizeof sp->memo);
+		sp->memo_ready = true;
+	}
+	uint32_t *m = &sp->memo[c % MEMO];
+	if (*m >> 1 != c)
+		*m = c << 1 | seqc_char_inert(c, sp->norm);
+	return *m & 1;
+}
+
+/* Appends s[0..n) to the growable buffer *buf (*len used, *cap allocated). */
+static int append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *s, size_t n,
+		  const char *what)
+{
+	if (*cap - *len < n) {
+		size_t c = *cap ? *cap : 4096;
+		while (c - *len < n)
+			c *= 2;
+		uint8_t *b = realloc(*buf, c);
+		if (!b)
+			return seqc_error(SEQC_ENOMEM, "%s: cannot allocate %zu bytes", what, c);
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	return 0;
+}
+
+/* Normalizes s[0..n) (valid UTF-8; a + n bytes into the input, for
+ * messages). Only the stretches around non-inert code points go through
+ * utf8proc, from the inert code point before them (which may compose with
+ * them) to the next inert one. *out is NULL when s is already normalized,
+ * else a new buffer of *out_len bytes. */
+static int normalize(splitter *sp, const uint8_t *s, size_t n, size_t a, uint8_t **out,
+		     size_t *out_len)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0, i = 0, safe = 0, copied = 0;
+	uint32_t c;
+	int rc = 0;
+	*out = NULL;
+	while (i < n) {
+		if (s[i] < 0x80) {
+			safe = i++;
+			continue;
+		}
+		int k = seqc_utf8_decode(s + i, n - i, &c);
+		assert(k > 0);
+		if (is_inert(sp, c)) {
+			safe = i;
+			i += (size_t)k;
+			continue;
+		}
+		size_t j = i + (size_t)k;
+		while (j < n) {
+			k = seqc_utf8_decode(s + j, n - j, &c);
+			assert(k > 0);
+			if (is_inert(sp, c))
+				break;
+			j += (size_t)k;
+		}
+		utf8proc_uint8_t *dst = NULL;
+		utf8proc_ssize_t r = utf8proc_map(s + safe, (utf8proc_ssize_t)(j - safe), &dst,
+						  (utf8proc_option_t)norm_flags(sp->norm));
+		if (r < 0) {
+			rc = seqc_error(r == UTF8PROC_ERROR_NOMEM ? SEQC_ENOMEM : SEQC_EINVAL,
+					"%s: %s normalization of bytes %zu..%zu failed: %s", sp->what,
+					seqc_norm_name(sp->norm), a + safe, a + j, utf8proc_errmsg(r));
+			goto fail;
+		}
+		rc = append(&buf, &len, &cap, s + copied, safe - copied, sp->what);
+		if (rc == 0)
+			rc = append(&buf, &len, &cap, dst, (size_t)r, sp->what);
+		free(dst);
+		if (rc < 0)
+			goto fail;
+		copied = safe = i = j;
+	}
+	if (!buf)
+		return 0;
+	if ((rc = append(&buf, &len, &cap, s + copied, n - copied, sp->what)) < 0)
+		goto fail;
+	*out = buf;
+	*out_len = len;
+	return 0;
+fail:
+	free(buf);
+	return rc;
+}
+
 /* Loads the next chunk: 1 when one was loaded, 0 at the end of input, or a
  * negative code (invalid UTF-8 without replacement, no memory). */
 static int next_chunk(splitter *sp)
@@ -108,22 +243,19 @@ static int next_chunk(splitter *sp)
 			s = repl;
 		}
 	}
+	sp->owned = repl;
 	if (!ascii && sp->norm != SEQC_NORM_NONE) {
-		int flags = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
-		if (sp->norm == SEQC_NORM_NFKC)
-			flags |= UTF8PROC_COMPAT;
-		utf8proc_uint8_t *dst = NULL;
-		utf8proc_ssize_t r = utf8proc_map(s, (utf8proc_ssize_t)n, &dst, (utf8proc_option_t)flags);
-		free(repl);
-		if (r < 0)
-			return seqc_error(r == UTF8PROC_ERROR_NOMEM ? SEQC_ENOMEM : SEQC_EINVAL,
-					  "%s: %s normalization of bytes %zu..%zu failed: %s", sp->what,
-					  seqc_norm_name(sp->norm), a, b, utf8proc_errmsg(r));
-		sp->owned = dst;
-		s = dst;
-		n = (size_t)r;
-	} else {
-		sp->owned = repl;
+		uint8_t *normed;
+		size_t nlen;
+		int rc = normalize(sp, s, n, a, &normed, &nlen);
+		if (rc < 0)
+			return rc;
+		if (normed) {
+			free(repl);
+			sp->owned = normed;
+			s = normed;
+			n = nlen;
+		}
 	}
 	sp->buf = s;
 	sp->blen = n;
@@ -221,6 +353,7 @@ static seqc_tok *char_create(seqc_norm norm, bool graphemes, bool replace,
 	t->base.unk = special[1];
 	t->base.bos = special[2];
 	t->base.eos = special[3];
+	t->base.whole_pieces = true; /* checked below, piece by piece */
 	t->norm = norm;
 	t->graphemes = graphemes;
 	t->replace_invalid = replace;

@@ -58,12 +58,21 @@ struct seqc_tok {
 	const seqc_tok_vtable *vt;
 	size_t vocab_size;
 	int32_t bos, eos, pad, unk; /* -1 when absent */
+	/* Every piece (display strings included) is valid UTF-8 on its own,
+	 * so a decoder holding nothing can copy it straight out (char: yes;
+	 * byte-level BPE: no). */
+	bool whole_pieces;
 };
 
 /* Loader of one kind, given the parsed top-level object (whose "kind" the
  * caller has checked). Messages start with what (the file, or "tokenizer
  * JSON") and name the key at fault. */
 seqc_tok *seqc_tok_char_from_json(const json_t *obj, const char *what);
+
+/* True when normalization (NFC or NFKC as norm says) can neither change
+ * the code point c nor join it to what precedes it: a safe place to cut
+ * text before normalizing the pieces. Exposed for tests. */
+bool seqc_char_inert(uint32_t c, seqc_norm norm);
 
 /* ---- UTF-8 (Unicode 15, chapter 3, table 3-7 well-formed sequences) ---- */
 

@@ -191,6 +191,14 @@ int seqc_detok_push(seqc_detok *d, int32_t id, char *out, size_t cap)
 	if (plen > SEQC_TOK_MAX_PIECE)
 		return seqc_error(SEQC_EINVAL, "detok: piece %d has %zu bytes, more than %d", id, plen,
 				  SEQC_TOK_MAX_PIECE);
+	if (d->nheld == 0 && t->whole_pieces) {
+		if (plen > cap)
+			return seqc_error(SEQC_EINVAL, "detok: id %d needs %zu bytes of output, cap "
+					  "is %zu (SEQC_DETOK_MAX = %d always suffices)", id, plen, cap,
+					  SEQC_DETOK_MAX);
+		memcpy(out, p, plen);
+		return (int)plen;
+	}
 	memcpy(d->work, d->held, d->nheld);
 	memcpy(d->work + d->nheld, p, plen);
 	size_t n = d->nheld + plen, held;

@@ -6,6 +6,7 @@
 
 #include "support.h"
 #include "tokenize/char.h"
+#include "tokenize/tok_internal.h"
 
 #define FFFD "\xef\xbf\xbd"
 #define E_ACUTE "\xc3\xa9"             /* U+00E9 */
@@ -475,6 +476,57 @@ START_TEST(test_chunk_boundaries)
 }
 END_TEST
 
+START_TEST(test_inert_code_points)
+{
+	/* Normalization passes over inert code points (see seqc_char_inert)
+	 * and cuts text before them. That is sound only if no inert code point
+	 * ever composes with what precedes it: check that the last code point
+	 * of every canonical composite's decomposition is not inert. */
+	size_t composites = 0;
+	for (uint32_t d = 0x80; d <= 0x10FFFF; d++) {
+		if (d >= 0xD800 && d <= 0xDFFF)
+			continue;
+		utf8proc_int32_t nfd[32];
+		int boundclass = 0;
+		utf8proc_ssize_t r = utf8proc_decompose_char((utf8proc_int32_t)d, nfd, 32,
+							     UTF8PROC_DECOMPOSE, &boundclass);
+		/* (No passing assertions in this loop: Check reports each one.) */
+		if (r < 1 || r > 32)
+			ck_abort_msg("U+%04X: decomposition failed (%ld)", (unsigned)d, (long)r);
+		if (r == 1)
+			continue; /* no canonical decomposition */
+		/* A composite is what NFC leaves alone. */
+		utf8proc_uint8_t buf[4], *nfc = NULL;
+		utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)d, buf);
+		utf8proc_ssize_t rc = utf8proc_map(buf, k, &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+		if (rc == k && memcmp(nfc, buf, (size_t)k) == 0) {
+			uint32_t last = (uint32_t)nfd[r - 1];
+			if (seqc_char_inert(last, SEQC_NORM_NFC) ||
+			    seqc_char_inert(last, SEQC_NORM_NFKC))
+				ck_abort_msg("U+%04X composes into U+%04X, but is called inert",
+					     (unsigned)last, (unsigned)d);
+			composites++;
+		}
+		free(nfc);
+	}
+	ck_assert_uint_gt(composites, 900); /* about 940 in Unicode 15 */
+
+	/* What makes normalization fast: ASCII and precomposed letters are
+	 * inert; marks and compatibility characters (for NFKC) are not. */
+	ck_assert(seqc_char_inert('e', SEQC_NORM_NFC));
+	ck_assert(seqc_char_inert(0xE9, SEQC_NORM_NFC));
+	ck_assert(seqc_char_inert(0xE9, SEQC_NORM_NFKC));
+	ck_assert(seqc_char_inert(0x65E5, SEQC_NORM_NFC));
+	ck_assert(seqc_char_inert(0xAC00, SEQC_NORM_NFC));   /* a Hangul syllable */
+	ck_assert(!seqc_char_inert(0x1161, SEQC_NORM_NFC));  /* a medial jamo */
+	ck_assert(!seqc_char_inert(0x0301, SEQC_NORM_NFC));
+	ck_assert(!seqc_char_inert(0x0B3E, SEQC_NORM_NFC));  /* Oriya AA: a starter that composes */
+	ck_assert(!seqc_char_inert(0x2126, SEQC_NORM_NFC));  /* ohm sign -> omega */
+	ck_assert(seqc_char_inert(0xFF21, SEQC_NORM_NFC));
+	ck_assert(!seqc_char_inert(0xFF21, SEQC_NORM_NFKC));
+}
+END_TEST
+
 START_TEST(test_chunked_normalization)
 {
 	/* Text is normalized in chunks of about 64 KiB; over 400 KB of
@@ -484,6 +536,8 @@ START_TEST(test_chunked_normalization)
 		"e" COMBINING_ACUTE, "A", " ", FULLWIDTH_A, "\xef\xac\x81", "\r\n", "\r",
 		"\xea\xb0\x80", "\xe1\x84\x80", "\xe1\x85\xa1", "\xcc\xa3",
 		"o" COMBINING_ACUTE "\xcc\xa3", "\xe6\x97\xa5", "z", "\xe2\x80\xaf", FLAG_FR,
+		"\xe2\x84\xa6", "\xe1\x86\xa8", "\xe0\xad\x87", "\xe0\xac\xbe", E_ACUTE,
+		"\xc3\xa4\xcc\x84", "\xef\xb7\xba",
 	};
 	size_t nfrag = sizeof frags / sizeof frags[0], cap = 600000, len = 0;
 	char *text = malloc(cap);
@@ -531,6 +585,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_invalid_utf8);
 	tcase_add_test(tc, test_replace_invalid);
 	tcase_add_test(tc, test_chunk_boundaries);
+	tcase_add_test(tc, test_inert_code_points);
 	tcase_add_test(tc, test_chunked_normalization);
 	suite_add_tcase(s, tc);
 	return s;

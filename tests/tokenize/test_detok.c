@@ -368,6 +368,14 @@ START_TEST(test_char_stream_roundtrip)
 		stream[n] = -1;
 		check_stream(d, stream, true, text);
 		free(stream);
+		/* Whole pieces go straight out, but still not past cap. */
+		char out[4];
+		int32_t e = seqc_tok_id(t, "\xc3\xa8", 2);
+		ck_assert_int_ge(e, 4);
+		ck_assert_int_eq(seqc_detok_push(d, e, out, 1), SEQC_EINVAL);
+		ck_assert_msg(strstr(seqc_errmsg(), "needs 2 bytes"), "message: %s", seqc_errmsg());
+		ck_assert_int_eq(seqc_detok_push(d, e, out, 2), 2);
+		ck_assert(memcmp(out, "\xc3\xa8", 2) == 0);
 		free(ids);
 		seqc_detok_destroy(d);
 		seqc_tok_destroy(t);
