@@ -138,6 +138,8 @@ static bool is_inert(splitter *sp, uint32_t c)
 static int append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *s, size_t n,
 		  const char *what)
 {
+	if (n == 0)
+		return 0;
 	if (*cap - *len < n) {
 		size_t c = *cap ? *cap : 4096;
 		while (c - *len < n)
