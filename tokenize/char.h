@@ -44,7 +44,9 @@ SEQC_API seqc_char_opts seqc_char_defaults(void);
  * NULL for the defaults); the options are kept and apply to encoding too.
  * NULL on failure: SEQC_EINVAL for an empty corpus or max_vocab in 1..4,
  * SEQC_EUTF8 for invalid UTF-8 (with the byte offset), SEQC_ENOMEM. One
- * pass over the corpus; about 20 ms for the 1.1 MB of tiny Shakespeare. */
+ * pass over the corpus, about 100 MB/s on this project's machine (tiny
+ * Shakespeare, 1.1 MB: 8 ms to build, 11 ms to encode); memory beyond the
+ * text is a few chunks of 64 KiB and the table of distinct units. */
 SEQC_API seqc_tok *seqc_tok_char_build(const char *text, size_t len, const seqc_char_opts *opts);
 
 /* The options of a char tokenizer into *opts (max_vocab: the vocabulary
