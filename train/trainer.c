@@ -139,7 +139,9 @@ typedef struct run_state {
 	size_t carry_pos;  /* position the carried state belongs to */
 	seqc_rng dropout;
 	seqc_sched_state sched;
-	double best_val;
+	double best_val;   /* best of every validation pass: model.safetensors */
+	double stop_best;  /* best of the scheduled passes: early stopping counts from it, so
+			      that the extra pass at the end of a run does not steer a resumed one */
 	int64_t bad_evals;
 	double elapsed;    /* seconds over all runs */
 } run_state;
@@ -159,14 +161,15 @@ static json_t *state_json(const run_state *s, const seqc_train_config *c, int64_
 	snprintf(rs, sizeof rs, "%016" PRIx64, s->dropout.state);
 	snprintf(ri, sizeof ri, "%016" PRIx64, s->dropout.inc);
 	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:{s:f, s:f, s:I, s:I, s:I}, s:f, "
-			 "s:I, s:f, s:I, s:I, s:I}",
+			 "s:f, s:I, s:f, s:I, s:I, s:I}",
 			 "version", 1, "step", (json_int_t)s->step, "epoch", (json_int_t)s->epoch, "pos",
 			 (json_int_t)s->pos, "carry_pos", (json_int_t)s->carry_pos, "rng_state", rs,
 			 "rng_inc", ri, "optim_steps", (json_int_t)optim_steps, "sched", "lr",
 			 s->sched.lr, "best", isfinite(s->sched.best) ? s->sched.best : 1e300,
 			 "num_bad", (json_int_t)s->sched.num_bad, "cooldown_left",
 			 (json_int_t)s->sched.cooldown_left, "reports", (json_int_t)s->sched.reports,
-			 "best_val", isfinite(s->best_val) ? s->best_val : 1e300, "bad_evals",
+			 "best_val", isfinite(s->best_val) ? s->best_val : 1e300, "stop_best",
+			 isfinite(s->stop_best) ? s->stop_best : 1e300, "bad_evals",
 			 (json_int_t)s->bad_evals, "elapsed", s->elapsed, "batch", (json_int_t)c->batch,
 			 "k1", (json_int_t)c->k1, "k2", (json_int_t)c->k2);
 }
@@ -264,6 +267,10 @@ static int load_state(const char *path, run_state *s, const seqc_train_config *c
 	    (rc = get_real(sched, "best", &s->sched.best, path)) < 0 ||
 	    (rc = get_hex(js, "rng_state", &s->dropout.state, path)) < 0 ||
 	    (rc = get_hex(js, "rng_inc", &s->dropout.inc, path)) < 0)
+		goto done;
+	/* absent from state files written before it existed */
+	s->stop_best = s->best_val;
+	if (json_object_get(js, "stop_best") && (rc = get_real(js, "stop_best", &s->stop_best, path)) < 0)
 		goto done;
 	if ((size_t)batch != c->batch || (size_t)k1 != c->k1 || (size_t)k2 != c->k2) {
 		rc = seqc_error(SEQC_EINVAL,
@@ -481,18 +488,28 @@ static int evaluate(trainer *t, const int32_t *val, size_t n_val, int32_t bos, b
 	int rc = seqc_eval_lm(t->m, val, n_val, bos, t->c->batch, t->c->eval_chunk, &vl);
 	if (rc < 0)
 		return rc;
+	/* a diverged model: stop before saving it or logging a number JSON
+	 * cannot hold */
+	if (!isfinite(vl))
+		return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the validation loss is %g",
+				  t->s.step, vl);
+	pr->step = t->s.step;
 	pr->val_loss = vl;
 	pr->improved = vl < t->s.best_val;
 	if (pr->improved) {
 		t->s.best_val = vl;
-		t->s.bad_evals = 0;
 		if ((rc = seqc_ckpt_save(t->path_best, t->m, t->tokenizer_json, t->s.step)) < 0)
 			return rc;
-	} else if (feed_schedule) {
-		t->s.bad_evals++;
 	}
-	if (feed_schedule)
+	if (feed_schedule) {
+		if (vl < t->s.stop_best) {
+			t->s.stop_best = vl;
+			t->s.bad_evals = 0;
+		} else {
+			t->s.bad_evals++;
+		}
 		seqc_sched_report(t->sched, vl);
+	}
 	pr->best_val_loss = t->s.best_val;
 	return write_log(t, json_pack("{s:s, s:I, s:f, s:f, s:f}", "event", "eval", "step",
 				      (json_int_t)t->s.step, "val_loss", vl, "val_bits", vl / M_LN2,
@@ -576,7 +593,7 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 		rc = seqc_errcode();
 		goto done;
 	}
-	t.s.best_val = INFINITY;
+	t.s.best_val = t.s.stop_best = INFINITY;
 	seqc_rng_seed(&t.s.dropout, c->seed, SEQC_STREAM_DROPOUT);
 	struct stat sb;
 	if (c->resume) {
