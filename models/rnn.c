@@ -78,12 +78,127 @@ static inline size_t step_time(const rnn_saved *s, size_t step)
 	return s->reverse ? s->T - 1 - step : step;
 }
 
+/* The gate loops, one batch row each. They are plain arithmetic (see
+ * seq/fastmath.h) that the compiler vectorizes, and cloned for AVX2 with a
+ * baseline fallback chosen at load time, as they cost as much as a GEMM.
+ * The ISO C build does not contract a * b + c into FMA, so every clone
+ * computes bit-identical results. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#define SEQC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SEQC_CLONES
+#endif
+
+/* RNN forward: out = act(p + r). */
+SEQC_CLONES static void rnn_row_forward(bool relu, const float *restrict p, const float *restrict r, float *restrict out,
+					size_t H)
+{
+	if (relu)
+		for (size_t j = 0; j < H; j++) {
+			float a = p[j] + r[j];
+			out[j] = a > 0.0f ? a : 0.0f;
+		}
+	else
+		for (size_t j = 0; j < H; j++)
+			out[j] = seqc_fast_tanh(p[j] + r[j]);
+}
+
+/* LSTM forward: gates i f g o from p + r ([4H] each), c = f cp + i g,
+ * out = o tanh(c); the activations go to gate [4H], c to cell. */
+SEQC_CLONES static void lstm_row_forward(const float *restrict p, const float *restrict r, const float *restrict cp,
+					 float *restrict gate, float *restrict cell, float *restrict out, size_t H)
+{
+	for (size_t j = 0; j < H; j++) {
+		float gi = seqc_fast_sigmoid(p[j] + r[j]);
+		float gf = seqc_fast_sigmoid(p[H + j] + r[H + j]);
+		float gg = seqc_fast_tanh(p[2 * H + j] + r[2 * H + j]);
+		float go = seqc_fast_sigmoid(p[3 * H + j] + r[3 * H + j]);
+		float c = gf * cp[j] + gi * gg;
+		gate[j] = gi;
+		gate[H + j] = gf;
+		gate[2 * H + j] = gg;
+		gate[3 * H + j] = go;
+		cell[j] = c;
+		out[j] = go * seqc_fast_tanh(c);
+	}
+}
+
+/* GRU forward: r, z from p + r; hn = r_n + b_hn; n = tanh(p_n + r hn);
+ * out = (1 - z) n + z hp. */
+SEQC_CLONES static void gru_row_forward(const float *restrict p, const float *restrict r, const float *restrict b_hn,
+					const float *restrict hp, float *restrict gate, float *restrict hn_out, float *restrict out,
+					size_t H)
+{
+	for (size_t j = 0; j < H; j++) {
+		float gr = seqc_fast_sigmoid(p[j] + r[j]);
+		float gz = seqc_fast_sigmoid(p[H + j] + r[H + j]);
+		float hn = r[2 * H + j] + b_hn[j];
+		float gn = seqc_fast_tanh(p[2 * H + j] + gr * hn);
+		gate[j] = gr;
+		gate[H + j] = gz;
+		gate[2 * H + j] = gn;
+		hn_out[j] = hn;
+		out[j] = (1.0f - gz) * gn + gz * hp[j];
+	}
+}
+
+/* RNN backward: dp = dh act'(y); the recurrent part of dh_next restarts. */
+SEQC_CLONES static void rnn_row_backward(bool relu, const float *restrict dy, const float *restrict y,
+					 float *restrict dh_next, float *restrict dp, size_t H)
+{
+	for (size_t j = 0; j < H; j++) {
+		float dh = dy[j] + dh_next[j];
+		dp[j] = relu ? (y[j] > 0.0f ? dh : 0.0f) : dh * (1.0f - y[j] * y[j]);
+		dh_next[j] = 0.0f;
+	}
+}
+
+/* LSTM backward of one row (see rnn_backward for the equations). */
+SEQC_CLONES static void lstm_row_backward(const float *restrict dy, const float *restrict gate, const float *restrict cell,
+					  const float *restrict cp, float *restrict dh_next, float *restrict dc_next,
+					  float *restrict dp, size_t H)
+{
+	for (size_t j = 0; j < H; j++) {
+		float dh = dy[j] + dh_next[j];
+		float gi = gate[j], gf = gate[H + j], gg = gate[2 * H + j], go = gate[3 * H + j];
+		float tc = seqc_fast_tanh(cell[j]);
+		float dc = dc_next[j] + dh * go * (1.0f - tc * tc);
+		dp[j] = dc * gg * gi * (1.0f - gi);
+		dp[H + j] = dc * cp[j] * gf * (1.0f - gf);
+		dp[2 * H + j] = dc * gi * (1.0f - gg * gg);
+		dp[3 * H + j] = dh * tc * go * (1.0f - go);
+		dc_next[j] = dc * gf;
+		dh_next[j] = 0.0f;
+	}
+}
+
+/* GRU backward of one row: input side dp, hidden side dq, and the direct
+ * part dh z of dh_next. */
+SEQC_CLONES static void gru_row_backward(const float *restrict dy, const float *restrict gate, const float *restrict hn,
+					 const float *restrict hp, float *restrict dh_next, float *restrict dp, float *restrict dq,
+					 size_t H)
+{
+	for (size_t j = 0; j < H; j++) {
+		float dh = dy[j] + dh_next[j];
+		float gr = gate[j], gz = gate[H + j], gn = gate[2 * H + j];
+		float dan = dh * (1.0f - gz) * (1.0f - gn * gn);
+		float dar = dan * hn[j] * gr * (1.0f - gr);
+		float daz = dh * (hp[j] - gn) * gz * (1.0f - gz);
+		dp[j] = dar;
+		dp[H + j] = daz;
+		dp[2 * H + j] = dan;
+		dq[j] = dar;
+		dq[H + j] = daz;
+		dq[2 * H + j] = dan * gr;
+		dh_next[j] = dh * gz;
+	}
+}
+
 /* The fused gate loop of one step, forward. pre: the step's rows of the
  * input projection (row b at pre + (b*T + t)*G*H), rec: h_prev W_hh^T
  * [B, G*H] (NULL when h_prev is zero), h_prev and c_prev with row strides
  * (NULL = zeros); writes the y, cells, gates and hn rows of time t. Rows run
- * in parallel, and the inner loops over j are plain arithmetic (fastmath.h)
- * so that they vectorize. */
+ * in parallel. */
 static void step_forward(const rnn_saved *s, size_t t, const float *pre, const float *rec,
 			 const float *h_prev, size_t ldh, const float *c_prev, size_t ldc,
 			 const float *b_hn)
@@ -99,43 +214,12 @@ static void step_forward(const rnn_saved *s, size_t t, const float *pre, const f
 		const float *cp = c_prev ? c_prev + b * ldc : s->zeros;
 		float *out = s->y->val + row * H;
 		float *gate = s->gates ? s->gates + row * GH : NULL;
-		if (cell == SEQC_CELL_RNN_TANH) {
-			for (size_t j = 0; j < H; j++)
-				out[j] = seqc_fast_tanh(p[j] + r[j]);
-		} else if (cell == SEQC_CELL_RNN_RELU) {
-			for (size_t j = 0; j < H; j++) {
-				float a = p[j] + r[j];
-				out[j] = a > 0.0f ? a : 0.0f;
-			}
-		} else if (cell == SEQC_CELL_LSTM) {
-			float *cell_out = s->cells + row * H;
-			for (size_t j = 0; j < H; j++) {
-				float gi = seqc_fast_sigmoid(p[j] + r[j]);
-				float gf = seqc_fast_sigmoid(p[H + j] + r[H + j]);
-				float gg = seqc_fast_tanh(p[2 * H + j] + r[2 * H + j]);
-				float go = seqc_fast_sigmoid(p[3 * H + j] + r[3 * H + j]);
-				float c = gf * cp[j] + gi * gg;
-				gate[j] = gi;
-				gate[H + j] = gf;
-				gate[2 * H + j] = gg;
-				gate[3 * H + j] = go;
-				cell_out[j] = c;
-				out[j] = go * seqc_fast_tanh(c);
-			}
-		} else {
-			float *hn_out = s->hn + row * H;
-			for (size_t j = 0; j < H; j++) {
-				float gr = seqc_fast_sigmoid(p[j] + r[j]);
-				float gz = seqc_fast_sigmoid(p[H + j] + r[H + j]);
-				float hn = r[2 * H + j] + (b_hn ? b_hn[j] : 0.0f);
-				float gn = seqc_fast_tanh(p[2 * H + j] + gr * hn);
-				gate[j] = gr;
-				gate[H + j] = gz;
-				gate[2 * H + j] = gn;
-				hn_out[j] = hn;
-				out[j] = (1.0f - gz) * gn + gz * hp[j];
-			}
-		}
+		if (cell == SEQC_CELL_RNN_TANH || cell == SEQC_CELL_RNN_RELU)
+			rnn_row_forward(cell == SEQC_CELL_RNN_RELU, p, r, out, H);
+		else if (cell == SEQC_CELL_LSTM)
+			lstm_row_forward(p, r, cp, gate, s->cells + row * H, out, H);
+		else
+			gru_row_forward(p, r, b_hn ? b_hn : s->zeros, hp, gate, s->hn + row * H, out, H);
 	}
 }
 
@@ -155,54 +239,19 @@ static void step_backward(const rnn_saved *s, size_t t, const float *h_prev, siz
 		size_t row = b * T + t;
 		const float *hp = h_prev ? h_prev + b * ldh : s->zeros;
 		const float *cp = c_prev ? c_prev + b * ldc : s->zeros;
-		const float *dyr = dy + row * H, *yr = y + row * H;
 		const float *gate = s->gates ? s->gates + row * GH : NULL;
 		float *dh_next = s->dh_next + b * H, *dc_next = s->dc_next + b * H;
-		float *dp = s->dpre + row * GH, *dq = s->dgh + row * GH;
+		float *dp = s->dpre + row * GH;
 		memcpy(s->hprev_all + row * H, hp, H * sizeof(float));
-		if (cell == SEQC_CELL_RNN_TANH) {
-			for (size_t j = 0; j < H; j++) {
-				float dh = dyr[j] + dh_next[j];
-				dp[j] = dh * (1.0f - yr[j] * yr[j]);
-				dh_next[j] = 0.0f;
-			}
-		} else if (cell == SEQC_CELL_RNN_RELU) {
-			for (size_t j = 0; j < H; j++) {
-				float dh = dyr[j] + dh_next[j];
-				dp[j] = yr[j] > 0.0f ? dh : 0.0f;
-				dh_next[j] = 0.0f;
-			}
-		} else if (cell == SEQC_CELL_LSTM) {
-			const float *cr = s->cells + row * H;
-			for (size_t j = 0; j < H; j++) {
-				float dh = dyr[j] + dh_next[j];
-				float gi = gate[j], gf = gate[H + j], gg = gate[2 * H + j], go = gate[3 * H + j];
-				float tc = seqc_fast_tanh(cr[j]);
-				float dc = dc_next[j] + dh * go * (1.0f - tc * tc);
-				dp[j] = dc * gg * gi * (1.0f - gi);
-				dp[H + j] = dc * cp[j] * gf * (1.0f - gf);
-				dp[2 * H + j] = dc * gi * (1.0f - gg * gg);
-				dp[3 * H + j] = dh * tc * go * (1.0f - go);
-				dc_next[j] = dc * gf;
-				dh_next[j] = 0.0f;
-			}
-		} else {
-			const float *hnr = s->hn + row * H;
-			for (size_t j = 0; j < H; j++) {
-				float dh = dyr[j] + dh_next[j];
-				float gr = gate[j], gz = gate[H + j], gn = gate[2 * H + j];
-				float dan = dh * (1.0f - gz) * (1.0f - gn * gn);
-				float dar = dan * hnr[j] * gr * (1.0f - gr);
-				float daz = dh * (hp[j] - gn) * gz * (1.0f - gz);
-				dp[j] = dar;
-				dp[H + j] = daz;
-				dp[2 * H + j] = dan;
-				dq[j] = dar;
-				dq[H + j] = daz;
-				dq[2 * H + j] = dan * gr;
-				dh_next[j] = dh * gz;
-			}
-		}
+		if (cell == SEQC_CELL_RNN_TANH || cell == SEQC_CELL_RNN_RELU)
+			rnn_row_backward(cell == SEQC_CELL_RNN_RELU, dy + row * H, y + row * H, dh_next,
+					 dp, H);
+		else if (cell == SEQC_CELL_LSTM)
+			lstm_row_backward(dy + row * H, gate, s->cells + row * H, cp, dh_next, dc_next, dp,
+					  H);
+		else
+			gru_row_backward(dy + row * H, gate, s->hn + row * H, hp, dh_next, dp,
+					 s->dgh + row * GH, H);
 	}
 }
 

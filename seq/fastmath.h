@@ -10,6 +10,8 @@
  *   tanh: odd; x - x^3/3 + 2x^5/15 - 17x^7/315 for |x| < 0.1 (where the
  *        formula below would lose relative precision), else
  *        1 - 2 / (exp(2|x|) + 1); within 1e-6 relative of tanhf.
+ * Loops over them vectorize only with -fno-trapping-math, which the build
+ * sets (seqc never traps on floating-point exceptions).
  * Private to the library; tests compare them with libm. */
 #ifndef SEQC_SEQ_FASTMATH_H
 #define SEQC_SEQ_FASTMATH_H
@@ -21,9 +23,11 @@ static inline float seqc_fast_exp(float x)
 {
 	x = x < -87.0f ? -87.0f : x;
 	x = x > 88.0f ? 88.0f : x;
+	/* n = round(x / ln2) by the 1.5 * 2^23 trick: branch-free, so the loop
+	 * vectorizes (|x / ln2| < 2^22 after the clamp) */
 	float t = x * 1.44269504088896341f;
-	int32_t n = (int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
-	float fn = (float)n;
+	float fn = (t + 12582912.0f) - 12582912.0f;
+	int32_t n = (int32_t)fn;
 	/* ln2 = 0.693359375 - 2.12194440e-4, the first part exact in float */
 	float r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
 	float p = 1.0f / 5040.0f;
