@@ -1,0 +1,48 @@
+/* The vectorizable exp, sigmoid and tanh of seq/fastmath.h against libm in
+ * double, over the whole range the recurrent gates see and past it. */
+#include <math.h>
+
+#include "seq/fastmath.h"
+#include "support.h"
+
+START_TEST(against_libm)
+{
+	double worst_exp = 0, worst_sig = 0, worst_tanh = 0;
+	for (float x = -40.0f; x <= 40.0f; x += 1.0e-3f) {
+		double e = exp((double)x), s = 1.0 / (1.0 + exp(-(double)x)), t = tanh((double)x);
+		worst_exp = fmax(worst_exp, fabs(seqc_fast_exp(x) - e) / e);
+		worst_sig = fmax(worst_sig, fabs(seqc_fast_sigmoid(x) - s) / s);
+		worst_tanh = fmax(worst_tanh, fabs(seqc_fast_tanh(x) - t) / fmax(fabs(t), 1e-30));
+	}
+	/* a few ulp of float (6e-8) */
+	ck_assert_double_le(worst_exp, 3e-7);
+	ck_assert_double_le(worst_sig, 3e-7);
+	ck_assert_double_le(worst_tanh, 2e-6);
+}
+END_TEST
+
+START_TEST(edges)
+{
+	/* tiny arguments keep their relative precision; huge ones saturate
+	 * instead of overflowing to inf or NaN */
+	ck_assert_float_eq(seqc_fast_tanh(0.0f), 0.0f);
+	ck_assert_double_le(fabs(seqc_fast_tanh(1e-6f) - 1e-6) / 1e-6, 1e-6);
+	ck_assert_float_eq(seqc_fast_tanh(100.0f), 1.0f);
+	ck_assert_float_eq(seqc_fast_tanh(-100.0f), -1.0f);
+	ck_assert_float_eq(seqc_fast_sigmoid(-1000.0f) >= 0.0f, 1);
+	ck_assert_double_le(seqc_fast_sigmoid(-1000.0f), 1e-37);
+	ck_assert_float_eq(seqc_fast_sigmoid(1000.0f), 1.0f);
+	ck_assert(isfinite(seqc_fast_exp(1000.0f)));
+	ck_assert_float_eq(seqc_fast_exp(0.0f), 1.0f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("fastmath");
+	TCase *tc = tcase_create("fastmath");
+	tcase_add_test(tc, against_libm);
+	tcase_add_test(tc, edges);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
