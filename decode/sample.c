@@ -52,8 +52,16 @@ int32_t seqc_sample(seqc_sampler *s, const float *logits, size_t V)
 {
 	if (!V)
 		return seqc_error(SEQC_EINVAL, "sampler: empty vocabulary");
+	/* a NaN would be skipped by the argmax's comparisons and poison the
+	 * softmax's sum: refuse it, whatever the temperature */
+	for (size_t i = 0; i < V; i++)
+		if (isnan(logits[i]))
+			return seqc_error(SEQC_ENONFINITE, "sampler: logit %zu of %zu is NaN", i, V);
+	int32_t best = argmax(logits, V);
+	if (!isfinite(logits[best]))
+		return seqc_error(SEQC_ENONFINITE, "sampler: the largest logit is %g", (double)logits[best]);
 	if (s->c.temperature == 0.0f)
-		return argmax(logits, V);
+		return best;
 	if (V > s->cap) {
 		float *p = realloc(s->probs, V * sizeof *p);
 		if (p)
@@ -64,13 +72,12 @@ int32_t seqc_sample(seqc_sampler *s, const float *logits, size_t V)
 		s->order = o;
 		s->cap = V;
 	}
-	/* softmax(logits / T) */
-	float max = logits[argmax(logits, V)], inv_t = 1.0f / s->c.temperature;
-	if (!isfinite(max))
-		return seqc_error(SEQC_ENONFINITE, "sampler: the logits are not finite");
+	/* softmax(logits / T), dividing: 1 / T overflows for a tiny T, and
+	 * 0 * inf would make the argmax's own term NaN */
+	float max = logits[best], temp = s->c.temperature;
 	double sum = 0;
 	for (size_t i = 0; i < V; i++) {
-		s->probs[i] = expf((logits[i] - max) * inv_t);
+		s->probs[i] = expf((logits[i] - max) / temp);
 		sum += s->probs[i];
 	}
 	size_t keep = V;
@@ -86,9 +93,13 @@ int32_t seqc_sample(seqc_sampler *s, const float *logits, size_t V)
 		if (s->c.top_k && s->c.top_k < keep)
 			keep = s->c.top_k;
 		if (s->c.top_p < 1.0f) {
-			double cum = 0;
+			/* top-p of the distribution left by top-k, renormalized (as
+			 * Hugging Face's top-k then top-p warpers) */
+			double kept = 0, cum = 0;
+			for (size_t i = 0; i < keep; i++)
+				kept += s->probs[s->order[i]];
 			for (size_t i = 0; i < keep; i++) {
-				cum += s->probs[s->order[i]] / sum;
+				cum += s->probs[s->order[i]] / kept;
 				if (cum >= s->c.top_p) {
 					keep = i + 1;
 					break;

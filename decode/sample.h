@@ -10,7 +10,8 @@
 typedef struct seqc_sampler_config {
 	float temperature; /* >= 0; 0 picks the argmax (the first on ties) */
 	size_t top_k;      /* keep the k most likely tokens; 0 = all */
-	float top_p;       /* keep the smallest set whose probability reaches p; 1 = all */
+	float top_p;       /* keep the smallest set whose probability reaches p; 1 = all
+			      (after top-k: of the k tokens' renormalized probabilities) */
 } seqc_sampler_config;
 
 typedef struct seqc_sampler {
@@ -28,8 +29,9 @@ SEQC_API seqc_sampler_config seqc_sampler_defaults(void);
 SEQC_API int seqc_sampler_init(seqc_sampler *s, const seqc_sampler_config *c, uint64_t seed);
 SEQC_API void seqc_sampler_free(seqc_sampler *s);
 
-/* A token drawn from logits [V]. Negative code on failure (allocation, V of
- * 0, non-finite logits everywhere). */
+/* A token drawn from logits [V]. Negative code on failure: allocation, V of
+ * 0, SEQC_ENONFINITE for a NaN logit, a +inf one, or -inf everywhere
+ * (whatever the temperature). */
 SEQC_API int32_t seqc_sample(seqc_sampler *s, const float *logits, size_t V);
 
 #endif
