@@ -263,8 +263,12 @@ int cmd_train(int argc, char **argv)
 				"tokenizer flags\n", CMD, out);
 		return EXIT_USAGE;
 	}
-	if (seqc_optim_parse(optim, &tc.optim) < 0 || seqc_sched_parse(sched, &tc.sched) < 0) {
-		fprintf(stderr, "%s: %s\n", CMD, seqc_errmsg());
+	if (seqc_optim_parse(optim, &tc.optim) < 0) {
+		fprintf(stderr, "%s: --optim: %s\n", CMD, seqc_errmsg());
+		return EXIT_USAGE;
+	}
+	if (seqc_sched_parse(sched, &tc.sched) < 0) {
+		fprintf(stderr, "%s: --schedule: %s\n", CMD, seqc_errmsg());
 		return EXIT_USAGE;
 	}
 	if (!strstr(optim, "lr="))

@@ -49,11 +49,10 @@ int seqc_ckpt_load(const char *path, seqc_model **m, char **tokenizer_json, int6
 		seqc_st_destroy(st);
 		return rc;
 	}
+	/* its messages name the file already */
 	rc = seqc_st_load_params(model->params, st);
-	if (rc < 0) {
-		seqc_error_wrap("%s", path);
+	if (rc < 0)
 		goto fail;
-	}
 	const char *tok = seqc_st_meta(st, "seqc.tokenizer");
 	if (tokenizer_json && tok && !(*tokenizer_json = strdup(tok))) {
 		rc = seqc_error(SEQC_ENOMEM, "%s: cannot copy the tokenizer", path);
