@@ -628,11 +628,26 @@ START_TEST(test_refusals)
 	ck_assert_msg(strstr(seqc_errmsg(), "--optim"), "message: %s", seqc_errmsg());
 	assert_unchanged(&before, dir, "other optimizer");
 
-	/* the state file truncated at several lengths */
+	/* a state file from another save than last.safetensors: continue to
+	 * 12, then put the state of step 8 back */
 	blob state = read_file(dir_of("run/last.state.safetensors"));
+	ck_assert_msg(train(&r, &c, dir, 12, true, NULL) == 0, "%s", seqc_errmsg());
+	FILE *f = fopen(dir_of("run/last.state.safetensors"), "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(state.data, 1, state.len, f), state.len);
+	fclose(f);
+	snapshot mixed = take_snapshot(dir);
+	rc = train(&r, &c, dir, 16, true, NULL);
+	ck_assert_int_eq(rc, SEQC_EFORMAT);
+	ck_assert_msg(strstr(seqc_errmsg(), "step 12") && strstr(seqc_errmsg(), "step 8"), "message: %s",
+		      seqc_errmsg());
+	assert_unchanged(&mixed, dir, "state of another step");
+	free_snapshot(&mixed);
+
+	/* the state file truncated at several lengths */
 	const size_t cuts[] = { 0, 7, 100, state.len / 2, state.len - 1 };
 	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-		FILE *f = fopen(dir_of("run/last.state.safetensors"), "wb");
+		f = fopen(dir_of("run/last.state.safetensors"), "wb");
 		ck_assert_ptr_nonnull(f);
 		ck_assert_uint_eq(fwrite(state.data, 1, cuts[i], f), cuts[i]);
 		fclose(f);
