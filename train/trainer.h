@@ -39,7 +39,9 @@ typedef struct seqc_train_config {
 	float clip_value;        /* 0: no clipping by value */
 	int64_t eval_every;      /* updates between validation passes (0: only at the end) */
 	size_t eval_chunk;       /* positions per validation chunk */
-	int64_t patience;        /* stop after this many evaluations without improvement (0: never) */
+	int64_t patience;        /* stop after this many evaluations without improvement (0: never);
+				    only the scheduled ones count, not the extra one at the end of a
+				    run, so that a resumed run stops where a straight one would */
 	int64_t log_every;       /* updates between train log lines */
 	uint64_t seed;           /* dropout stream (the init stream is the caller's) */
 	const char *out_dir;
