@@ -823,6 +823,15 @@ START_TEST(test_resume)
 	ck_assert_int_eq(seqc_ckpt_load(tmp("run/last.safetensors"), &m, NULL, &step), 0);
 	ck_assert_int_eq(step, 50);
 	seqc_model_destroy(m);
+	/* a run limited by time alone stops for that reason (0.001 minutes:
+	 * far fewer than the thousands of updates it would take otherwise) */
+	r = RUN("train", "--data", tmp("small.txt"), "--out", tmp("timed"), "--time", "0.001", "--hidden", "8",
+		"--layers", "1", "--batch", "2", "--bptt", "8");
+	expect_code(&r, 0, "--time");
+	free_result(&r);
+	log = read_blob(tmp("timed/log.jsonl"));
+	ck_assert_msg(strstr(log.data, "\"reason\":\"time\""), "log: %s", log.data);
+	free(log.data);
 	/* resuming a finished run to the same step count does no update */
 	r = RUN("train", "--data", tmp("small.txt"), "--out", dir, "--steps", "50", "--batch", "2", "--bptt", "8",
 		"--resume");
