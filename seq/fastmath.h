@@ -27,7 +27,7 @@ static inline float seqc_fast_exp(float x)
 	 * vectorizes (|x / ln2| < 2^22 after the clamp) */
 	float t = x * 1.44269504088896341f;
 	float fn = (t + 12582912.0f) - 12582912.0f;
-	int32_t n = (int32_t)fn;
+	int32_t n = (int32_t)(fn == fn ? fn : 0.0f); /* NaN: no undefined conversion */
 	/* ln2 = 0.693359375 - 2.12194440e-4, the first part exact in float */
 	float r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
 	float p = 1.0f / 5040.0f;
@@ -38,7 +38,7 @@ static inline float seqc_fast_exp(float x)
 	p = p * r + 0.5f;
 	p = p * r + 1.0f;
 	p = p * r + 1.0f;
-	int32_t bits = (n + 127) << 23;
+	uint32_t bits = (uint32_t)(n + 127) << 23;
 	float scale;
 	memcpy(&scale, &bits, sizeof scale);
 	return p * scale;

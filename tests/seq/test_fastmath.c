@@ -34,6 +34,10 @@ START_TEST(edges)
 	ck_assert_float_eq(seqc_fast_sigmoid(1000.0f), 1.0f);
 	ck_assert(isfinite(seqc_fast_exp(1000.0f)));
 	ck_assert_float_eq(seqc_fast_exp(0.0f), 1.0f);
+	/* NaN propagates, with no undefined conversion on the way (UBSan) */
+	ck_assert(isnan(seqc_fast_exp(NAN)));
+	ck_assert(isnan(seqc_fast_sigmoid(NAN)));
+	ck_assert(isnan(seqc_fast_tanh(NAN)));
 }
 END_TEST
 
