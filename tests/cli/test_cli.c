@@ -22,7 +22,11 @@
 extern char **environ;
 
 static const char *seqc_bin;
-static char tmp_root[64];
+/* The suite's folder, made and removed by main (so that a test that fails,
+ * whose teardown does not run under CK_FORK, leaves nothing behind), and
+ * the current test's folder inside it. */
+static char suite_root[64];
+static char tmp_root[96];
 
 /* ---- files ---- */
 
@@ -105,7 +109,7 @@ static char *word_text(size_t n, uint64_t seed)
 
 static void setup(void)
 {
-	snprintf(tmp_root, sizeof tmp_root, "/tmp/seqc-test-cli-XXXXXX");
+	snprintf(tmp_root, sizeof tmp_root, "%s/test-XXXXXX", suite_root);
 	ck_assert_ptr_nonnull(mkdtemp(tmp_root));
 	path_used = 0;
 	char *text = word_text(3000, 1);
@@ -847,6 +851,11 @@ int main(void)
 		fprintf(stderr, "test_cli: SEQC_BIN does not name the seqc program (run through meson test): skipped\n");
 		return TEST_SKIP;
 	}
+	snprintf(suite_root, sizeof suite_root, "/tmp/seqc-test-cli-XXXXXX");
+	if (!mkdtemp(suite_root)) {
+		perror("test_cli: cannot make a folder in /tmp");
+		return EXIT_FAILURE;
+	}
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("cli");
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -859,5 +868,7 @@ int main(void)
 	tcase_add_test(tc, test_existing_run);
 	tcase_add_test(tc, test_resume);
 	suite_add_tcase(s, tc);
-	return run_suite(s);
+	int rc = run_suite(s);
+	nftw(suite_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }

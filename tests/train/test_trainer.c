@@ -25,7 +25,11 @@
 /* ---- temporary folder per test (a checked fixture: each test runs in
  * its own process under CK_FORK, so setup and teardown run there too) ---- */
 
-static char tmp_root[64];
+/* The suite's folder, made and removed by main (so that a test that fails,
+ * whose teardown does not run under CK_FORK, leaves nothing behind), and
+ * the current test's folder inside it. */
+static char suite_root[64];
+static char tmp_root[96];
 static int path_used; /* paths handed out by dir_of in this test */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -38,7 +42,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 static void setup(void)
 {
-	snprintf(tmp_root, sizeof tmp_root, "/tmp/seqc-test-trainer-XXXXXX");
+	snprintf(tmp_root, sizeof tmp_root, "%s/test-XXXXXX", suite_root);
 	ck_assert_ptr_nonnull(mkdtemp(tmp_root));
 	path_used = 0;
 }
@@ -812,6 +816,11 @@ END_TEST
 
 int main(void)
 {
+	snprintf(suite_root, sizeof suite_root, "/tmp/seqc-test-trainer-XXXXXX");
+	if (!mkdtemp(suite_root)) {
+		perror("test_trainer: cannot make a folder in /tmp");
+		return EXIT_FAILURE;
+	}
 	Suite *s = suite_create("train_trainer");
 	TCase *tc = tcase_create("trainer");
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -826,5 +835,7 @@ int main(void)
 	tcase_add_test(tc, test_eval_matches_score);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
-	return run_suite(s);
+	int rc = run_suite(s);
+	nftw(suite_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }
