@@ -597,30 +597,28 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	seqc_rng_seed(&t.s.dropout, c->seed, SEQC_STREAM_DROPOUT);
 	struct stat sb;
 	if (c->resume) {
+		/* everything is checked before the caller's model is touched */
 		seqc_model *saved;
 		int64_t saved_step;
 		if ((rc = seqc_ckpt_load(t.path_last, &saved, NULL, &saved_step)) < 0)
 			goto done;
 		char *a = seqc_model_config_json(saved), *b = seqc_model_config_json(m);
 		bool same = a && b && !strcmp(a, b);
-		if (same)
-			memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
 		free(a);
 		free(b);
-		seqc_model_destroy(saved);
-		if (!same) {
+		if (!same)
 			rc = seqc_error(SEQC_EINVAL, "%s: the saved model has another configuration than the "
 					"one given (arch, sizes): resume with the same flags", t.path_last);
-			goto done;
-		}
-		if ((rc = load_state(t.path_state, &t.s, c, t.optim, m, t.h, t.cst)) < 0)
-			goto done;
-		if (t.s.step != saved_step) {
+		else if ((rc = load_state(t.path_state, &t.s, c, t.optim, m, t.h, t.cst)) == 0 &&
+			 t.s.step != saved_step)
 			rc = seqc_error(SEQC_EFORMAT, "%s is at step %" PRId64 " but %s at step %" PRId64
 					": they do not belong together", t.path_last, saved_step,
 					t.path_state, t.s.step);
+		if (rc == 0)
+			memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
+		seqc_model_destroy(saved);
+		if (rc < 0)
 			goto done;
-		}
 		if ((rc = seqc_sched_set_state(t.sched, &t.s.sched)) < 0)
 			goto done;
 	} else if (!c->overwrite && stat(t.path_last, &sb) == 0) {
