@@ -140,6 +140,31 @@ float *fixture_floats(json_t *obj, const char *key, size_t n)
 	return out;
 }
 
+char *word_text(size_t n, uint64_t seed)
+{
+	static const char *const words[] = { "the", "cat", "sat", "on", "a", "mat", "café", "naïve", "dog",
+					     "ran", "€5", "away", "and" };
+	return word_text_from(words, sizeof words / sizeof words[0], n, seed);
+}
+
+char *word_text_from(const char *const *words, size_t nwords, size_t n, uint64_t seed)
+{
+	seqc_rng rng;
+	seqc_rng_seed(&rng, seed, SEQC_STREAM_DATA);
+	char *s = malloc(n + 16);
+	ck_assert_ptr_nonnull(s);
+	size_t len = 0;
+	while (len < n) {
+		const char *w = words[seqc_rng_below(&rng, (uint32_t)nwords)];
+		size_t l = strlen(w);
+		memcpy(s + len, w, l);
+		len += l;
+		s[len++] = seqc_rng_below(&rng, 8) ? ' ' : '\n';
+	}
+	s[len] = '\0';
+	return s;
+}
+
 int run_suite(Suite *s)
 {
 	SRunner *sr = srunner_create(s);

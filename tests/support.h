@@ -46,6 +46,13 @@ const char *test_data_path(const char *name);
 json_t *fixture_load(const char *name);
 float *fixture_floats(json_t *obj, const char *key, size_t n);
 
+/* n bytes or a little more of random words (some non-ASCII) separated by
+ * spaces and newlines, from seed: text for tokenizer and training tests.
+ * Malloc'ed, NUL-terminated. */
+char *word_text(size_t n, uint64_t seed);
+/* The same from a given list of words. */
+char *word_text_from(const char *const *words, size_t nwords, size_t n, uint64_t seed);
+
 /* Run a suite; returns the process exit code (0 iff no failure). */
 int run_suite(Suite *s);
 

@@ -85,28 +85,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return remove(path);
 }
 
-/* A text of about n bytes: pseudo-random words, some with non-ASCII
- * letters (so that characters and bytes differ), NFC. */
-static char *word_text(size_t n, uint64_t seed)
-{
-	static const char *const words[] = { "the", "cat", "sat", "on", "a", "mat", "café", "naïve", "dog",
-					     "ran", "€5", "away", "and" };
-	seqc_rng rng;
-	seqc_rng_seed(&rng, seed, SEQC_STREAM_DATA);
-	char *s = malloc(n + 16);
-	ck_assert_ptr_nonnull(s);
-	size_t len = 0;
-	while (len < n) {
-		const char *w = words[seqc_rng_below(&rng, sizeof words / sizeof words[0])];
-		size_t l = strlen(w);
-		memcpy(s + len, w, l);
-		len += l;
-		s[len++] = seqc_rng_below(&rng, 8) ? ' ' : '\n';
-	}
-	s[len] = '\0';
-	return s;
-}
-
 static void setup(void)
 {
 	snprintf(tmp_root, sizeof tmp_root, "%s/test-XXXXXX", suite_root);
