@@ -61,6 +61,8 @@ typedef struct rnn_saved {
 	seqc_tensor *y, *h_last, *c_last;                     /* outputs */
 	float *gates; /* [B*T, G*H] gate activations (LSTM i f g o, GRU r z n) */
 	float *cells; /* [B*T, H] LSTM cell state after each step */
+	float *tanh_cells; /* [B*T, H] its tanh, which backward would otherwise
+			    * recompute (the costliest part of its gate loop) */
 	float *hn;    /* [B*T, H] GRU W_hn h + b_hn */
 	/* backward scratch, taken from the arena by forward so that backward
 	 * never allocates (and so never fails) */
@@ -107,9 +109,11 @@ SEQC_CLONES static void rnn_row_forward(bool relu, const float *restrict p, cons
 }
 
 /* LSTM forward: gates i f g o from p + r ([4H] each), c = f cp + i g,
- * out = o tanh(c); the activations go to gate [4H], c to cell. */
+ * out = o tanh(c); the activations go to gate [4H], c to cell, tanh(c) to
+ * tcell. */
 SEQC_CLONES static void lstm_row_forward(const float *restrict p, const float *restrict r, const float *restrict cp,
-					 float *restrict gate, float *restrict cell, float *restrict out, size_t H)
+					 float *restrict gate, float *restrict cell, float *restrict tcell,
+					 float *restrict out, size_t H)
 {
 	for (size_t j = 0; j < H; j++) {
 		float gi = seqc_fast_sigmoid(p[j] + r[j]);
@@ -121,8 +125,10 @@ SEQC_CLONES static void lstm_row_forward(const float *restrict p, const float *r
 		gate[H + j] = gf;
 		gate[2 * H + j] = gg;
 		gate[3 * H + j] = go;
+		float tc = seqc_fast_tanh(c);
 		cell[j] = c;
-		out[j] = go * seqc_fast_tanh(c);
+		tcell[j] = tc;
+		out[j] = go * tc;
 	}
 }
 
@@ -156,15 +162,16 @@ SEQC_CLONES static void rnn_row_backward(bool relu, const float *restrict dy, co
 	}
 }
 
-/* LSTM backward of one row (see rnn_backward for the equations). */
-SEQC_CLONES static void lstm_row_backward(const float *restrict dy, const float *restrict gate, const float *restrict cell,
+/* LSTM backward of one row (see rnn_backward for the equations); tcell is
+ * tanh of the row's cell state. */
+SEQC_CLONES static void lstm_row_backward(const float *restrict dy, const float *restrict gate, const float *restrict tcell,
 					  const float *restrict cp, float *restrict dh_next, float *restrict dc_next,
 					  float *restrict dp, size_t H)
 {
 	for (size_t j = 0; j < H; j++) {
 		float dh = dy[j] + dh_next[j];
 		float gi = gate[j], gf = gate[H + j], gg = gate[2 * H + j], go = gate[3 * H + j];
-		float tc = seqc_fast_tanh(cell[j]);
+		float tc = tcell[j];
 		float dc = dc_next[j] + dh * go * (1.0f - tc * tc);
 		dp[j] = dc * gg * gi * (1.0f - gi);
 		dp[H + j] = dc * cp[j] * gf * (1.0f - gf);
@@ -220,7 +227,7 @@ static void step_forward(const rnn_saved *s, size_t t, const float *pre, const f
 		if (cell == SEQC_CELL_RNN_TANH || cell == SEQC_CELL_RNN_RELU)
 			rnn_row_forward(cell == SEQC_CELL_RNN_RELU, p, r, out, H);
 		else if (cell == SEQC_CELL_LSTM)
-			lstm_row_forward(p, r, cp, gate, s->cells + row * H, out, H);
+			lstm_row_forward(p, r, cp, gate, s->cells + row * H, s->tanh_cells + row * H, out, H);
 		else
 			gru_row_forward(p, r, b_hn ? b_hn : s->zeros, hp, gate, s->hn + row * H, out, H);
 	}
@@ -250,7 +257,7 @@ static void step_backward(const rnn_saved *s, size_t t, const float *h_prev, siz
 			rnn_row_backward(cell == SEQC_CELL_RNN_RELU, dy + row * H, y + row * H, dh_next,
 					 dp, H);
 		else if (cell == SEQC_CELL_LSTM)
-			lstm_row_backward(dy + row * H, gate, s->cells + row * H, cp, dh_next, dc_next, dp,
+			lstm_row_backward(dy + row * H, gate, s->tanh_cells + row * H, cp, dh_next, dc_next, dp,
 					  H);
 		else
 			gru_row_backward(dy + row * H, gate, s->hn + row * H, hp, dh_next, dp,
@@ -419,6 +426,8 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 	if (G > 1 && (s->gates = seqc_graph_alloc(g, B * T * GH * sizeof(float))) == NULL)
 		return NULL;
 	if (lstm && (s->cells = seqc_graph_alloc(g, B * T * H * sizeof(float))) == NULL)
+		return NULL;
+	if (lstm && (s->tanh_cells = seqc_graph_alloc(g, B * T * H * sizeof(float))) == NULL)
 		return NULL;
 	if (cell == SEQC_CELL_GRU && (s->hn = seqc_graph_alloc(g, B * T * H * sizeof(float))) == NULL)
 		return NULL;
