@@ -3,13 +3,17 @@
  * C is cut into blocks of up to MR rows by one 16-column panel. A block is
  * computed by a micro-kernel that keeps its MR x 16 sums in registers for a
  * stretch of up to KC steps of k, broadcasting one element of A per row and
- * step against the panel's 16 floats. The AVX2 kernel
- * holds 6 x 16 sums in 12 ymm registers: per step 2 panel loads and 6
- * broadcasts feed 12 FMAs, which is what two FMA pipes can take. */
+ * step against the panel's 16 floats. The AVX2 kernel holds 6 x 16 sums in
+ * 12 ymm registers: per step 2 panel loads and 6 broadcasts feed 12 FMAs,
+ * which is what two FMA pipes can take.
+ *
+ * Measured on the 2-core Zen 3 at M = 32 (the LSTM 2x512 step products
+ * [32, 512] x [512, 2048] and [32, 2048] x [2048, 512]): 172-176 GFLOP/s
+ * against 125-139 for OpenBLAS's sgemm, whose large-matrix best here is
+ * about 185. */
 #include "seq/gemm_packed.h"
 
 #include <assert.h>
-#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -27,8 +31,9 @@
  * L1 (KC 256) are 5-20% slower at k = 512 and 2048, as C is then written
  * twice and L2 feeds the kernel fast enough. */
 #define KC 2048
-/* Multiply-adds below which one thread does the product: an OpenMP region
- * costs a few microseconds, about this much work. */
+/* Multiply-adds below which one thread does the product: 2^18 take about
+ * 6 us on one core, and opening an OpenMP region costs about 1 us (measured
+ * here), so smaller products gain little from a second thread. */
 #define PAR_MIN_FMA ((size_t)1 << 18)
 
 static bool force_portable;

@@ -12,8 +12,8 @@
  *   last panel zero-padded to 16 columns.
  *
  * Every C element is computed by one thread in a fixed order over k, so the
- * result does not depend on the number of OpenMP threads. Shapes and
- * pointers are the library's own (no checks beyond asserts). */
+ * result does not depend on the number of OpenMP threads. The callers are
+ * the library's own: arguments are not checked. */
 #ifndef SEQC_SEQ_GEMM_PACKED_H
 #define SEQC_SEQ_GEMM_PACKED_H
 
