@@ -633,14 +633,16 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	}
 
 	seqc_train_progress pr = { .steps = c->steps, .val_loss = NAN, .best_val_loss = t.s.best_val };
-	double start = now(), train_time = 0, loss_sum = 0;
+	/* start: since the last fold of wall time into t.s.elapsed (at each
+	 * evaluation); run_start: of this run, for the time limit */
+	double start = now(), run_start = start, train_time = 0, loss_sum = 0;
 	int64_t loss_count = 0, start_step = t.s.step;
 	size_t tokens = 0;
 	const char *stop = "steps";
 	for (;;) {
 		if (c->steps && t.s.step >= c->steps)
 			break;
-		if (c->time_limit > 0 && now() - start >= c->time_limit) {
+		if (c->time_limit > 0 && now() - run_start >= c->time_limit) {
 			stop = "time";
 			break;
 		}
@@ -663,7 +665,7 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 				.grad_norm = gnorm, .tokens_per_s = (double)tokens / train_time,
 				.elapsed = elapsed, .epoch = t.s.epoch,
 				.eta = c->steps ? (double)(c->steps - t.s.step) / rate
-					: c->time_limit - (now() - start),
+					: c->time_limit - (now() - run_start),
 			};
 			if ((rc = write_log(&t, json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I}", "event",
 							  "train", "step", (json_int_t)t.s.step, "loss",

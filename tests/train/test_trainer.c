@@ -683,6 +683,26 @@ START_TEST(test_early_stopping)
 }
 END_TEST
 
+/* A time limit stops the run although evaluations come between (the limit
+ * counts from the start of the run, not from the last evaluation). With no
+ * step limit, a broken clock would train until the test times out. */
+START_TEST(test_time_limit)
+{
+	corpus c = words_corpus();
+	run_spec r = { "time", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam", "constant", 1, 0 };
+	events ev = { .eval_step_ok = true };
+	seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
+	seqc_train_config tc = make_config(&r, dir_of("run"), 0, false);
+	tc.time_limit = 0.5;
+	ck_assert_int_eq(seqc_train_lm(m, c.ids, c.split, c.ids + c.split, c.n - c.split,
+				       seqc_tok_bos(c.tok), &tc, c.tok_json, on_event, &ev), 0);
+	ck_assert_str_eq(ev.reason, "time");
+	ck_assert_int_ge(ev.evals, 2);
+	seqc_model_destroy(m);
+	free_corpus(&c);
+}
+END_TEST
+
 /* A learning rate that makes the run diverge: the trainer stops with
  * SEQC_ENONFINITE at the first non-finite loss (train or validation), and
  * the checkpoints of the last good save stay as they were. */
@@ -815,6 +835,7 @@ int main(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_early_stopping);
 	tcase_add_test(tc, test_divergence);
+	tcase_add_test(tc, test_time_limit);
 	tcase_add_test(tc, test_eval_matches_score);
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
