@@ -55,7 +55,8 @@ static double forward_flops(const seqc_rnnlm_config *c)
 	return f + 2 * H * (double)c->vocab;
 }
 
-/* The practical peak: sgemm at n = 2048, best of a few. */
+/* The practical peak: sgemm at n = 2048, best of several after a warm-up
+ * (the first calls pay for starting threads and faulting pages in). */
 static double sgemm_peak(void)
 {
 	size_t n = 2048;
@@ -63,12 +64,12 @@ static double sgemm_peak(void)
 	for (size_t i = 0; i < n * n; i++)
 		a[i] = b[i] = (float)(i % 7) * 0.1f;
 	double best = 0;
-	for (int r = 0; r < 4; r++) {
+	for (int r = -2; r < 8; r++) {
 		double t0 = now();
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n, (blasint)n, (blasint)n,
 			    1.0f, a, (blasint)n, b, (blasint)n, 0.0f, c, (blasint)n);
 		double g = 2.0 * n * n * n / (now() - t0) / 1e9;
-		best = g > best ? g : best;
+		best = r >= 0 && g > best ? g : best;
 	}
 	free(a);
 	free(b);
