@@ -1,9 +1,12 @@
+/* nftw (XSI) */
+#define _XOPEN_SOURCE 700
 #include "support.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <unistd.h>
 
 bool allclose(const float *a, const float *b, size_t n, float rtol, float atol, const char *what)
@@ -163,6 +166,26 @@ char *word_text_from(const char *const *words, size_t nwords, size_t n, uint64_t
 	}
 	s[len] = '\0';
 	return s;
+}
+
+bool make_temp_dir(const char *prefix, char *buf, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n = snprintf(buf, len, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+	return n > 0 && (size_t)n < len && mkdtemp(buf) != NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int run_suite(Suite *s)

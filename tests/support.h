@@ -53,6 +53,12 @@ char *word_text(size_t n, uint64_t seed);
 /* The same from a given list of words. */
 char *word_text_from(const char *const *words, size_t nwords, size_t n, uint64_t seed);
 
+/* A new folder "<$TMPDIR or /tmp>/<prefix>-XXXXXX" (mkdtemp) written into
+ * buf; false when it cannot be made. */
+bool make_temp_dir(const char *prefix, char *buf, size_t len);
+/* Removes a folder and everything below it (symbolic links not followed). */
+void remove_tree(const char *path);
+
 /* Run a suite; returns the process exit code (0 iff no failure). */
 int run_suite(Suite *s);
 

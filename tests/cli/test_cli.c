@@ -77,14 +77,6 @@ static const char *tmp(const char *name)
 	return p;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	snprintf(tmp_root, sizeof tmp_root, "%s/test-XXXXXX", suite_root);
@@ -97,7 +89,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(tmp_root);
 }
 
 /* ---- running seqc ---- */
@@ -829,9 +821,8 @@ int main(void)
 		fprintf(stderr, "test_cli: SEQC_BIN does not name the seqc program (run through meson test): skipped\n");
 		return TEST_SKIP;
 	}
-	snprintf(suite_root, sizeof suite_root, "/tmp/seqc-test-cli-XXXXXX");
-	if (!mkdtemp(suite_root)) {
-		perror("test_cli: cannot make a folder in /tmp");
+	if (!make_temp_dir("seqc-test-cli", suite_root, sizeof suite_root)) {
+		perror("test_cli: cannot make a temporary folder");
 		return EXIT_FAILURE;
 	}
 	Suite *s = suite_create("cli");
@@ -847,6 +838,6 @@ int main(void)
 	tcase_add_test(tc, test_resume);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
-	nftw(suite_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(suite_root);
 	return rc;
 }

@@ -95,8 +95,8 @@ END_TEST
 
 START_TEST(test_roundtrip_file)
 {
-	char dir[] = "/tmp/seqc_tok_XXXXXX";
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char dir[200];
+	ck_assert(make_temp_dir("seqc_tok", dir, sizeof dir));
 	char path[256], missing[300];
 	snprintf(path, sizeof path, "%s/tok.json", dir);
 	snprintf(missing, sizeof missing, "%s/no/such/dir/tok.json", dir);

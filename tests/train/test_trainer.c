@@ -32,14 +32,6 @@ static char suite_root[64];
 static char tmp_root[96];
 static int path_used; /* paths handed out by dir_of in this test */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	snprintf(tmp_root, sizeof tmp_root, "%s/test-XXXXXX", suite_root);
@@ -49,7 +41,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(tmp_root);
 }
 
 /* tmp_root/name in a static buffer that stays valid for the rest of the
@@ -819,9 +811,8 @@ END_TEST
 
 int main(void)
 {
-	snprintf(suite_root, sizeof suite_root, "/tmp/seqc-test-trainer-XXXXXX");
-	if (!mkdtemp(suite_root)) {
-		perror("test_trainer: cannot make a folder in /tmp");
+	if (!make_temp_dir("seqc-test-trainer", suite_root, sizeof suite_root)) {
+		perror("test_trainer: cannot make a temporary folder");
 		return EXIT_FAILURE;
 	}
 	Suite *s = suite_create("train_trainer");
@@ -840,6 +831,6 @@ int main(void)
 	tcase_add_test(tc, test_bad_config);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
-	nftw(suite_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	remove_tree(suite_root);
 	return rc;
 }
