@@ -168,6 +168,23 @@ char *word_text_from(const char *const *words, size_t nwords, size_t n, uint64_t
 	return s;
 }
 
+blob read_blob(const char *path)
+{
+	blob b = { NULL, 0 };
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return b;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b.data = malloc((size_t)(n > 0 ? n : 0) + 1);
+	ck_assert_ptr_nonnull(b.data);
+	b.len = fread(b.data, 1, (size_t)(n > 0 ? n : 0), f);
+	b.data[b.len] = '\0';
+	fclose(f);
+	return b;
+}
+
 bool make_temp_dir(const char *prefix, char *buf, size_t len)
 {
 	const char *tmp = getenv("TMPDIR");

@@ -53,6 +53,14 @@ char *word_text(size_t n, uint64_t seed);
 /* The same from a given list of words. */
 char *word_text_from(const char *const *words, size_t nwords, size_t n, uint64_t seed);
 
+/* A whole file, NUL-terminated beyond len; data NULL when it cannot be
+ * opened. Free data with free. */
+typedef struct blob {
+	char *data;
+	size_t len;
+} blob;
+blob read_blob(const char *path);
+
 /* A new folder "<$TMPDIR or /tmp>/<prefix>-XXXXXX" (mkdtemp) written into
  * buf; false when it cannot be made. */
 bool make_temp_dir(const char *prefix, char *buf, size_t len);

@@ -30,24 +30,11 @@ static char tmp_root[96];
 
 /* ---- files ---- */
 
-typedef struct blob {
-	char *data;
-	size_t len;
-} blob;
-
-static blob read_blob(const char *path)
+/* A file the test expects to exist. */
+static blob must_read(const char *path)
 {
-	blob b = { NULL, 0 };
-	FILE *f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "%s: cannot open", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b.data = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(b.data);
-	b.len = fread(b.data, 1, (size_t)n, f);
-	b.data[b.len] = '\0';
-	fclose(f);
+	blob b = read_blob(path);
+	ck_assert_msg(b.data != NULL, "%s: cannot open", path);
 	return b;
 }
 
@@ -141,8 +128,8 @@ static result run_in(const char *in_path, const char *const *args)
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	result r = { .code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status) };
-	r.out = read_blob(out);
-	r.err = read_blob(err);
+	r.out = must_read(out);
+	r.err = must_read(err);
 	/* under the sanitizers a report's exit code could pass for a refusal */
 	static const char *const reports[] = { "AddressSanitizer", "LeakSanitizer", "runtime error:" };
 	for (size_t i = 0; i < 3; i++)
@@ -333,7 +320,7 @@ START_TEST(test_bad_data)
 	free_result(&r);
 
 	/* a 0xff byte at offset 1234 of the small text */
-	blob text = read_blob(tmp("small.txt"));
+	blob text = must_read(tmp("small.txt"));
 	text.data[1234] = (char)0xff;
 	write_blob(tmp("bad.txt"), text.data, text.len);
 	free(text.data);
@@ -406,7 +393,7 @@ START_TEST(test_end_to_end)
 	free_result(&a);
 
 	/* scoring: one JSON object, its numbers consistent */
-	blob text = read_blob(tmp("small.txt"));
+	blob text = must_read(tmp("small.txt"));
 	size_t chars = code_points(text.data, text.len);
 	result s = RUN("score", "-m", model, tmp("small.txt"));
 	expect_code(&s, 0, "score");
@@ -495,7 +482,7 @@ typedef void (*meta_edit)(json_t *meta);
 
 static void rewrite_meta(const char *src, const char *dst, meta_edit edit)
 {
-	blob b = read_blob(src);
+	blob b = must_read(src);
 	ck_assert_uint_ge(b.len, 8);
 	uint64_t n = 0;
 	for (int i = 7; i >= 0; i--)
@@ -592,7 +579,7 @@ static void assert_names_once(const char *err, const char *path, const char *wha
  * it was. */
 static void expect_refused(const char *path, const char *what)
 {
-	blob before = read_blob(path);
+	blob before = must_read(path);
 	result r = RUN("sample", "-m", path, "--len", "10");
 	ck_assert_msg(r.code == 1, "%s: sample exit %d\nstderr: %s", what, r.code, r.err.data);
 	assert_names_once(r.err.data, path, what);
@@ -603,7 +590,7 @@ static void expect_refused(const char *path, const char *what)
 	assert_names_once(r.err.data, path, what);
 	ck_assert_msg(r.out.len == 0, "%s: score printed %s", what, r.out.data);
 	free_result(&r);
-	blob after = read_blob(path);
+	blob after = must_read(path);
 	ck_assert_msg(same_blob(before, after), "%s: the checkpoint changed", what);
 	free(before.data);
 	free(after.data);
@@ -613,7 +600,7 @@ START_TEST(test_corrupt_checkpoints)
 {
 	train_small(tmp("run"));
 	const char *model = tmp("run/model.safetensors"), *bad = tmp("bad.safetensors");
-	blob good = read_blob(model);
+	blob good = must_read(model);
 
 	/* truncated */
 	const size_t cuts[] = { 0, 5, 8, 9, 100, good.len / 2, good.len - 4, good.len - 1 };
@@ -698,7 +685,7 @@ static dir_copy copy_run(const char *dir)
 		char p[512];
 		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
 		c.names[i] = names[i];
-		c.files[i] = read_blob(p);
+		c.files[i] = must_read(p);
 	}
 	return c;
 }
@@ -746,7 +733,7 @@ START_TEST(test_existing_run)
 		"--bptt", "8", "--overwrite");
 	expect_code(&r, 0, "--overwrite");
 	free_result(&r);
-	blob log = read_blob(tmp("run/log.jsonl"));
+	blob log = must_read(tmp("run/log.jsonl"));
 	ck_assert_msg(!strstr(log.data, "\"step\":30"), "the old log survived --overwrite: %s", log.data);
 	free(log.data);
 	free_copy(&before);
@@ -763,7 +750,7 @@ START_TEST(test_resume)
 	free_result(&r);
 	/* log.jsonl: the first run's lines up to its done at 30, then the
 	 * resumed run's, every step after 30, up to done at 50 */
-	blob log = read_blob(tmp("run/log.jsonl"));
+	blob log = must_read(tmp("run/log.jsonl"));
 	int dones = 0;
 	int64_t prev_train = 0, last_done = -1;
 	char *save;
@@ -803,7 +790,7 @@ START_TEST(test_resume)
 		"--layers", "1", "--batch", "2", "--bptt", "8");
 	expect_code(&r, 0, "--time");
 	free_result(&r);
-	log = read_blob(tmp("timed/log.jsonl"));
+	log = must_read(tmp("timed/log.jsonl"));
 	ck_assert_msg(strstr(log.data, "\"reason\":\"time\""), "log: %s", log.data);
 	free(log.data);
 	/* resuming a finished run to the same step count does no update */

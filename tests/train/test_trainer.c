@@ -59,28 +59,6 @@ static const char *dir_of(const char *name)
 
 /* ---- whole files and folder snapshots ---- */
 
-typedef struct blob {
-	char *data;
-	size_t len;
-} blob;
-
-static blob read_file(const char *path)
-{
-	blob b = { NULL, 0 };
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return b;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b.data = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(b.data);
-	b.len = fread(b.data, 1, (size_t)n, f);
-	b.data[b.len] = '\0';
-	fclose(f);
-	return b;
-}
-
 #define MAX_FILES 16
 
 /* Every regular file of a folder, by name. */
@@ -112,7 +90,7 @@ static snapshot take_snapshot(const char *dir)
 	for (size_t i = 0; i < s.n; i++) {
 		char path[512];
 		snprintf(path, sizeof path, "%s/%s", dir, s.names[i]);
-		s.files[i] = read_file(path);
+		s.files[i] = read_blob(path);
 	}
 	return s;
 }
@@ -494,7 +472,7 @@ START_TEST(test_files)
 
 	/* log.jsonl: every line a JSON object with an "event"; train lines
 	 * every 5 updates, evals, then done */
-	blob log = read_file(dir_of("run/log.jsonl"));
+	blob log = read_blob(dir_of("run/log.jsonl"));
 	ck_assert_ptr_nonnull(log.data);
 	int lines = 0, train_lines = 0, eval_lines = 0;
 	char *save, *last = NULL;
@@ -525,7 +503,7 @@ START_TEST(test_files)
 	json_decref(done);
 	free(log.data);
 
-	blob svg = read_file(dir_of("run/loss.svg"));
+	blob svg = read_blob(dir_of("run/loss.svg"));
 	ck_assert_ptr_nonnull(svg.data);
 	ck_assert_msg(!strncmp(svg.data, "<svg", 4), "loss.svg does not start with <svg");
 	ck_assert_ptr_nonnull(strstr(svg.data, ">step<"));
@@ -609,7 +587,7 @@ START_TEST(test_refusals)
 
 	/* a state file from another save than last.safetensors: continue to
 	 * 12, then put the state of step 8 back */
-	blob state = read_file(dir_of("run/last.state.safetensors"));
+	blob state = read_blob(dir_of("run/last.state.safetensors"));
 	ck_assert_msg(train(&r, &c, dir, 12, true, NULL) == 0, "%s", seqc_errmsg());
 	FILE *f = fopen(dir_of("run/last.state.safetensors"), "wb");
 	ck_assert_ptr_nonnull(f);
@@ -668,7 +646,7 @@ START_TEST(test_early_stopping)
 	/* evaluations at 2 (the best), 4 and 6 (no better): stop at 6 */
 	ck_assert_int_eq(ev.done_step, 6);
 	ck_assert_int_eq(ev.evals, 3);
-	blob log = read_file(dir_of("run/log.jsonl"));
+	blob log = read_blob(dir_of("run/log.jsonl"));
 	ck_assert_ptr_nonnull(strstr(log.data, "\"reason\":\"early stopping\""));
 	free(log.data);
 	free_corpus(&c);
@@ -721,13 +699,13 @@ START_TEST(test_divergence)
 				continue;
 			char path[512];
 			snprintf(path, sizeof path, "%s/%s", dir, good.names[k]);
-			blob now = read_file(path);
+			blob now = read_blob(path);
 			ck_assert_msg(now.len == good.files[k].len && !memcmp(now.data, good.files[k].data, now.len),
 				      "eval every %lld: %s changed", (long long)cases[i].eval_every, good.names[k]);
 			free(now.data);
 		}
 		/* the log stays valid JSON lines (no NaN written) */
-		blob log = read_file(dir_of("run/log.jsonl"));
+		blob log = read_blob(dir_of("run/log.jsonl"));
 		char *save;
 		for (char *line = strtok_r(log.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			json_t *o = json_loads(line, 0, NULL);
