@@ -122,6 +122,23 @@ SEQC_API int seqc_detok_flush(seqc_detok *d, char *out, size_t cap);
 SEQC_API int seqc_tok_decode(const seqc_tok *t, const int32_t *ids, size_t n, char **text,
 			     size_t *len);
 
+/* A copy of text[0..len) in which each maximal ill-formed UTF-8
+ * subsequence is replaced by U+FFFD (the Unicode standard's substitution
+ * practice): *out_len bytes, NUL-terminated, freed with free. NULL with
+ * SEQC_ENOMEM. For callers that ask for replacement instead of an error. */
+SEQC_API char *seqc_utf8_sanitize(const char *text, size_t len, size_t *out_len);
+
+/* ---- opening by name ---- */
+
+/* The tokenizer a SPEC names, as every command's --tokenizer takes it:
+ *   gpt2:DIR       GPT-2's encoder.json + vocab.bpe in DIR
+ *   bpe:DIR        a byte-level BPE of ours (the same two files)
+ *   spm:FILE       a SentencePiece .model file
+ *   char:FILE      a tokenizer JSON file (seqc_tok_save_json_file)
+ *   PATH           a checkpoint: the tokenizer in its metadata
+ * NULL with the loader's message on failure. */
+SEQC_API seqc_tok *seqc_tok_open(const char *spec);
+
 /* ---- serialization ---- */
 
 /* The tokenizer as a JSON object (a new compact UTF-8 string; free with

@@ -1,5 +1,7 @@
 #include "tokenize/tok_internal.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Lead byte -> sequence length and the range of the second byte (the only
@@ -149,4 +151,17 @@ size_t seqc_utf8_complete(const uint8_t *s, size_t n, uint8_t *out, size_t *held
 		i += (size_t)-k;
 	}
 	return o;
+}
+
+char *seqc_utf8_sanitize(const char *text, size_t len, size_t *out_len)
+{
+	/* each byte becomes at most one 3-byte U+FFFD */
+	char *out = len <= (SIZE_MAX - 1) / 3 ? malloc(3 * len + 1) : NULL;
+	if (!out) {
+		seqc_error(SEQC_ENOMEM, "text of %zu bytes: cannot allocate its copy", len);
+		return NULL;
+	}
+	*out_len = seqc_utf8_replace((const uint8_t *)text, len, (uint8_t *)out);
+	out[*out_len] = '\0';
+	return out;
 }
