@@ -110,6 +110,34 @@ SEQC_API seqc_tensor *seqc_concat(seqc_graph *g, seqc_tensor *const *xs, int n, 
 SEQC_API seqc_tensor *seqc_slice(seqc_graph *g, seqc_tensor *x, int axis, size_t start,
 				 size_t len);
 
+/* ---- attention ---- */
+
+/* Columns [off, off + C) of a [B, T, W] tensor (W >= off + C): lets packed
+ * projections (GPT's c_attn [B, T, 3C], MultiheadAttention's in_proj) feed
+ * attention without copies; gradients accumulate into those columns. */
+typedef struct seqc_cols {
+	seqc_tensor *x;
+	size_t off;
+} seqc_cols;
+
+typedef struct seqc_attn_opts {
+	size_t heads;             /* C = heads * head_dim */
+	bool causal;              /* query i sees keys j <= i + (Tk - Tq) */
+	const uint8_t *key_pad;   /* [B, Tk], nonzero = key ignored (PyTorch key_padding_mask True); NULL: none */
+	const float *mask;        /* additive [Tq, Tk] (0 or -INFINITY or any float, PyTorch float attn_mask); NULL: none */
+	float dropout;            /* on the attention weights, training mode only */
+	seqc_rng *rng;            /* dropout draws */
+	float *weights;           /* when not NULL: filled with the softmax weights [B, heads, Tq, Tk] (before dropout) */
+} seqc_attn_opts;
+
+/* Multi-head scaled dot-product attention, one fused op:
+ * out[b, i, h] = sum_j softmax_j(q_h . k_h / sqrt(head_dim) + masks) v_h, -> [B, Tq, C].
+ * q columns of a [B, Tq, Wq] tensor, k and v of [B, Tk, Wk] / [B, Tk, Wv] tensors (they may be the same
+ * tensor at different offsets). A query row whose keys are all masked gets zero output and zero weights
+ * (PyTorch gives NaN there; documented difference). No T x T mask tensor is materialized for causal/padding. */
+SEQC_API seqc_tensor *seqc_attention(seqc_graph *g, seqc_cols q, seqc_cols k, seqc_cols v, size_t C,
+				     const seqc_attn_opts *o);
+
 /* ---- reductions over all elements -> scalar [1] ---- */
 SEQC_API seqc_tensor *seqc_sum(seqc_graph *g, seqc_tensor *x);
 SEQC_API seqc_tensor *seqc_mean(seqc_graph *g, seqc_tensor *x);
