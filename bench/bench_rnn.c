@@ -13,12 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "models/rnnlm.h"
 #include "train/optim.h"
-
-#include <cblas.h>
 
 typedef struct config {
 	const char *name;
@@ -36,13 +34,6 @@ static const config CONFIGS[] = {
 };
 enum { VOCAB = 65 };
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Forward FLOPs per token: the GEMMs (2 per multiply-add) of every layer's
  * input and recurrent projections and of the head. Training counts 3x. */
 static double forward_flops(const seqc_rnnlm_config *c)
@@ -53,28 +44,6 @@ static double forward_flops(const seqc_rnnlm_config *c)
 		f += 2 * G * H * (in + H);
 	}
 	return f + 2 * H * (double)c->vocab;
-}
-
-/* The practical peak: sgemm at n = 2048, best of several after a warm-up
- * (the first calls pay for starting threads and faulting pages in). */
-static double sgemm_peak(void)
-{
-	size_t n = 2048;
-	float *a = calloc(n * n, sizeof *a), *b = calloc(n * n, sizeof *b), *c = calloc(n * n, sizeof *c);
-	for (size_t i = 0; i < n * n; i++)
-		a[i] = b[i] = (float)(i % 7) * 0.1f;
-	double best = 0;
-	for (int r = -2; r < 8; r++) {
-		double t0 = now();
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)n, (blasint)n, (blasint)n,
-			    1.0f, a, (blasint)n, b, (blasint)n, 0.0f, c, (blasint)n);
-		double g = 2.0 * n * n * n / (now() - t0) / 1e9;
-		best = r >= 0 && g > best ? g : best;
-	}
-	free(a);
-	free(b);
-	free(c);
-	return best;
 }
 
 static int bench_train(const config *cf, double seconds, double peak)
@@ -100,9 +69,9 @@ static int bench_train(const config *cf, double seconds, double peak)
 	seqc_ids ids = seqc_ids_view2(in, B, T), targets = seqc_ids_view2(tg, B, T);
 	double best = 1e30;
 	int iters = 0;
-	double t_end = now() + seconds;
-	while (iters < 3 || now() < t_end) {
-		double t0 = now();
+	double t_end = bench_now() + seconds;
+	while (iters < 3 || bench_now() < t_end) {
+		double t0 = bench_now();
 		seqc_graph_reset(g);
 		seqc_params_zero_grad(m->params);
 		seqc_tensor *loss;
@@ -111,7 +80,7 @@ static int bench_train(const config *cf, double seconds, double peak)
 			fprintf(stderr, "bench_rnn: %s\n", seqc_errmsg());
 			return 1;
 		}
-		double dt = now() - t0;
+		double dt = bench_now() - t0;
 		if (iters > 0 && dt < best) /* the first step warms the arena up */
 			best = dt;
 		iters++;
@@ -150,8 +119,8 @@ static int bench_sample(const config *cf, double seconds, double peak)
 		seqc_tensor *lg;
 		seqc_rnnlm_step(m, g, &tok, &lg);
 	}
-	double t0 = now();
-	while (now() - t0 < seconds) {
+	double t0 = bench_now();
+	while (bench_now() - t0 < seconds) {
 		seqc_graph_reset(g);
 		seqc_tensor *lg;
 		if (seqc_rnnlm_step(m, g, &tok, &lg) < 0) {
@@ -165,7 +134,7 @@ static int bench_sample(const config *cf, double seconds, double peak)
 		tok = best;
 		n++;
 	}
-	double tps = (double)n / (now() - t0), gflops = forward_flops(&c) * tps / 1e9;
+	double tps = (double)n / (bench_now() - t0), gflops = forward_flops(&c) * tps / 1e9;
 	printf("{\"bench\":\"rnn_sample\",\"config\":\"%s\",\"impl\":\"seqc\",\"cell\":\"%s\",\"hidden\":%zu,"
 	       "\"layers\":%zu,\"batch\":1,\"tokens_per_s\":%.0f,\"gflops\":%.2f,\"mfu\":%.4f,\"threads\":%d}\n",
 	       cf->name, cf->cell, cf->hidden, cf->layers, tps, gflops, gflops / peak, omp_get_max_threads());
@@ -191,7 +160,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	double peak = sgemm_peak();
+	double peak = bench_sgemm_peak();
 	printf("{\"bench\":\"machine\",\"sgemm_peak_gflops\":%.1f,\"threads\":%d,\"openblas\":\"%s\","
 	       "\"openblas_openmp\":%s}\n",
 	       peak, omp_get_max_threads(), openblas_get_config(),

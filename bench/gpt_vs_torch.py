@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""bench_gpt side by side with PyTorch: runs both on the same
+configurations and prints every JSON line plus one ratio line per
+measurement (seqc's speed divided by PyTorch's; for sampling, against
+PyTorch with its own KV cache).
+
+    python3 bench/gpt_vs_torch.py [BUILD_DIR] [--seconds S]
+
+PyTorch runs at its best setting on this machine (2 threads,
+OMP_WAIT_POLICY=PASSIVE) through /usr/bin/python3 (Debian's python3-torch);
+without it, only seqc's lines are printed.
+"""
+import json
+import os
+import subprocess
+import sys
+
+
+def run(cmd, env=None):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def main():
+    args = sys.argv[1:]
+    seconds = "10"
+    if "--seconds" in args:
+        i = args.index("--seconds")
+        seconds = args[i + 1]
+        del args[i:i + 2]
+    build = args[0] if args else "build"
+    here = os.path.dirname(os.path.abspath(__file__))
+    seqc = run([os.path.join(build, "bench", "bench_gpt"), "--seconds", seconds])
+    for line in seqc:
+        print(json.dumps(line))
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="2")
+    try:
+        torch = run(["/usr/bin/python3", os.path.join(here, "torch_gpt.py"), seconds], env)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(json.dumps({"bench": "gpt_vs_torch", "pytorch": "unavailable", "why": str(e)[:200]}))
+        return
+    ours = {(l["bench"], l["config"]): l for l in seqc if "config" in l}
+    for line in torch:
+        print(json.dumps(line))
+        mine = ours.get((line["bench"], line["config"]))
+        if mine:
+            print(json.dumps({"bench": "gpt_vs_torch", "what": line["bench"], "config": line["config"],
+                              "seqc_tokens_per_s": mine["tokens_per_s"],
+                              "pytorch_tokens_per_s": line["tokens_per_s"],
+                              "ratio": round(mine["tokens_per_s"] / line["tokens_per_s"], 3)}))
+
+
+if __name__ == "__main__":
+    main()
