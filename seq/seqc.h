@@ -10,6 +10,7 @@
 #include "seq/safetensors.h"
 #include "seq/tensor.h"
 #include "tokenize/char.h"
+#include "tokenize/spm.h"
 #include "tokenize/tokenizer.h"
 #include "models/model.h"
 #include "models/rnn.h"

@@ -68,6 +68,8 @@ struct seqc_tok {
  * caller has checked). Messages start with what (the file, or "tokenizer
  * JSON") and name the key at fault. */
 seqc_tok *seqc_tok_char_from_json(const json_t *obj, const char *what);
+seqc_tok *seqc_tok_bpe_from_json(const json_t *obj, const char *what);
+seqc_tok *seqc_tok_spm_from_json(const json_t *obj, const char *what);
 
 /* True when normalization (NFC or NFKC as norm says) can neither change
  * the code point c nor join it to what precedes it: a safe place to cut

@@ -276,6 +276,8 @@ static const struct {
 	seqc_tok *(*load)(const json_t *obj, const char *what);
 } loaders[] = {
 	{"char", seqc_tok_char_from_json},
+	{"bpe", seqc_tok_bpe_from_json},
+	{"spm", seqc_tok_spm_from_json},
 };
 
 /* The JSON text of t in a malloc'ed buffer (not from jansson's allocator,
@@ -336,7 +338,7 @@ static seqc_tok *from_json(const char *json, size_t len, const char *what)
 			t = loaders[i].load(root, what);
 		else
 			seqc_error(SEQC_EUNSUPPORTED, "%s: key \"kind\" is \"%.40s\", which this build "
-				   "does not know (it knows \"char\")", what, k);
+				   "does not know (it knows \"char\" and \"spm\")", what, k);
 	}
 	json_decref(root);
 	return t;
