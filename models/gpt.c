@@ -375,7 +375,7 @@ int seqc_gpt_start(seqc_gpt *m, size_t rows)
 	if (!rows)
 		return seqc_error(SEQC_EINVAL, "gpt: start with 0 rows");
 	if (rows > m->cap_rows) {
-		float *old_k, *old_v;
+		float *old_k = NULL, *old_v = NULL;
 		int rc = grow_cache(m, rows, &old_k, &old_v);
 		if (rc < 0)
 			return rc;
@@ -483,7 +483,7 @@ int seqc_gpt_reorder(seqc_gpt *m, const size_t *from, size_t n)
 		return 0;
 	}
 	size_t old_cap = m->cap_rows;
-	float *old_k, *old_v;
+	float *old_k = NULL, *old_v = NULL;
 	int rc = grow_cache(m, n, &old_k, &old_v);
 	if (rc < 0)
 		return rc; /* the old cache is still in place */

@@ -21,6 +21,23 @@ seqc_model *seqc_model_wrap_rnnlm(seqc_rnnlm *r)
 	return m;
 }
 
+seqc_model *seqc_model_wrap_gpt(seqc_gpt *g)
+{
+	if (!g)
+		return NULL;
+	seqc_model *m = calloc(1, sizeof *m);
+	if (!m) {
+		seqc_gpt_destroy(g);
+		seqc_error(SEQC_ENOMEM, "model: cannot allocate");
+		return NULL;
+	}
+	m->arch = "gpt";
+	m->gpt = g;
+	m->params = g->params;
+	m->vocab = g->c.vocab;
+	return m;
+}
+
 seqc_model *seqc_model_from_config(const char *json, seqc_rng *rng)
 {
 	json_error_t err;
@@ -38,7 +55,15 @@ seqc_model *seqc_model_from_config(const char *json, seqc_rng *rng)
 			return NULL;
 		return seqc_model_wrap_rnnlm(seqc_rnnlm_create(&c, rng));
 	}
-	seqc_error(SEQC_EFORMAT, "model config: unknown arch \"%s\" (this build knows: rnnlm)", arch);
+	if (!strcmp(arch, "gpt")) {
+		json_decref(o);
+		seqc_gpt_config c;
+		if (seqc_gpt_config_from_json(json, &c) < 0)
+			return NULL;
+		return seqc_model_wrap_gpt(seqc_gpt_create(&c, rng));
+	}
+	seqc_error(SEQC_EFORMAT, "model config: unknown arch \"%s\" (this build knows: rnnlm, gpt)",
+		   arch);
 	json_decref(o);
 	return NULL;
 }
@@ -48,31 +73,58 @@ void seqc_model_destroy(seqc_model *m)
 	if (!m)
 		return;
 	seqc_rnnlm_destroy(m->rnnlm);
+	seqc_gpt_destroy(m->gpt);
 	free(m);
 }
 
 char *seqc_model_config_json(const seqc_model *m)
 {
+	if (m->gpt)
+		return seqc_gpt_config_to_json(&m->gpt->c);
 	return seqc_rnnlm_config_to_json(&m->rnnlm->c);
+}
+
+int seqc_model_logits(seqc_graph *g, seqc_model *m, const seqc_ids *inputs, seqc_rng *rng,
+		      seqc_tensor **logits)
+{
+	if (m->gpt)
+		return seqc_gpt_logits(g, m->gpt, inputs, rng, logits);
+	return seqc_rnnlm_logits(g, m->rnnlm, inputs, NULL, NULL, rng, logits, NULL, NULL);
+}
+
+int seqc_model_loss(seqc_graph *g, seqc_model *m, const seqc_ids *inputs, const seqc_ids *targets,
+		    seqc_rng *rng, seqc_tensor **loss)
+{
+	if (m->gpt)
+		return seqc_gpt_loss(g, m->gpt, inputs, targets, rng, loss);
+	return seqc_rnnlm_loss(g, m->rnnlm, inputs, targets, NULL, NULL, rng, loss, NULL, NULL);
 }
 
 int seqc_model_start(seqc_model *m, size_t rows)
 {
+	if (m->gpt)
+		return seqc_gpt_start(m->gpt, rows);
 	return seqc_rnnlm_start(m->rnnlm, rows);
 }
 
 int seqc_model_step(seqc_model *m, seqc_graph *g, const int32_t *tokens, seqc_tensor **logits)
 {
+	if (m->gpt)
+		return seqc_gpt_step(m->gpt, g, tokens, logits);
 	return seqc_rnnlm_step(m->rnnlm, g, tokens, logits);
 }
 
 int seqc_model_reorder(seqc_model *m, const size_t *from, size_t n)
 {
+	if (m->gpt)
+		return seqc_gpt_reorder(m->gpt, from, n);
 	return seqc_rnnlm_reorder(m->rnnlm, from, n);
 }
 
 size_t seqc_model_activation_bytes(const seqc_model *m, size_t B, size_t T)
 {
+	if (m->gpt)
+		return seqc_gpt_activation_bytes(&m->gpt->c, B, T);
 	const seqc_rnnlm_config *c = &m->rnnlm->c;
 	size_t N = B * T, H = c->hidden, G = (size_t)seqc_cell_gates(c->cell);
 	/* per layer: pre, gates, dpre (and dgh) [N, G*H]; y (+grad), cells,

@@ -4,17 +4,19 @@
  * __metadata__["seqc.config"]) and the step interface of DESIGN.md:
  * start B rows, step one token per row to get logits [B, V], reorder rows.
  *
- * Kinds: "rnnlm" now; "gpt", "s2s-rnn" and "s2s-transformer" later. */
+ * Kinds: "rnnlm" and "gpt" now; "s2s-rnn" and "s2s-transformer" later. */
 #ifndef SEQC_MODELS_MODEL_H
 #define SEQC_MODELS_MODEL_H
 
+#include "models/gpt.h"
 #include "models/rnnlm.h"
 
 typedef struct seqc_model {
-	const char *arch;     /* "rnnlm" */
+	const char *arch;     /* "rnnlm" or "gpt" */
 	seqc_params *params;  /* owned by the kind's struct below */
 	size_t vocab;
 	seqc_rnnlm *rnnlm;    /* arch "rnnlm" */
+	seqc_gpt *gpt;        /* arch "gpt" */
 } seqc_model;
 
 /* A model from its JSON configuration, parameters initialized from rng.
@@ -23,12 +25,25 @@ typedef struct seqc_model {
 SEQC_API seqc_model *seqc_model_from_config(const char *json, seqc_rng *rng);
 /* Wrap an rnnlm (the model takes ownership). */
 SEQC_API seqc_model *seqc_model_wrap_rnnlm(seqc_rnnlm *m);
+/* Wrap a gpt (the model takes ownership). */
+SEQC_API seqc_model *seqc_model_wrap_gpt(seqc_gpt *m);
 SEQC_API void seqc_model_destroy(seqc_model *m); /* accepts NULL */
 
 /* The configuration as JSON (malloc'ed). */
 SEQC_API char *seqc_model_config_json(const seqc_model *m);
 
-/* Step interface (see rnnlm.h for the contract). */
+/* Logits [B, T, V] and the mean cross-entropy of targets (-1 ignored) for
+ * a chunk inputs [B, T] on its own: gpt sees positions 0..T-1, rnnlm
+ * starts from a zero state (truncated BPTT, which carries the state from
+ * chunk to chunk, stays with seqc_rnnlm_loss). Dropout in training mode
+ * with draws from rng. */
+SEQC_API int seqc_model_logits(seqc_graph *g, seqc_model *m, const seqc_ids *inputs,
+			       seqc_rng *rng, seqc_tensor **logits);
+SEQC_API int seqc_model_loss(seqc_graph *g, seqc_model *m, const seqc_ids *inputs,
+			     const seqc_ids *targets, seqc_rng *rng, seqc_tensor **loss);
+
+/* Step interface (see rnnlm.h and gpt.h for the contract; gpt's step
+ * fails with SEQC_ERANGE once its context is full). */
 SEQC_API int seqc_model_start(seqc_model *m, size_t rows);
 SEQC_API int seqc_model_step(seqc_model *m, seqc_graph *g, const int32_t *tokens,
 			     seqc_tensor **logits);

@@ -12,6 +12,7 @@
 #include "tokenize/char.h"
 #include "tokenize/spm.h"
 #include "tokenize/tokenizer.h"
+#include "models/gpt.h"
 #include "models/model.h"
 #include "models/rnn.h"
 #include "models/rnnlm.h"
