@@ -4,37 +4,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-seqc_model *seqc_model_wrap_rnnlm(seqc_rnnlm *r)
+/* A handle over a kind's parameters; the caller sets the kind's pointer. */
+static seqc_model *new_model(const char *arch, seqc_params *params, size_t vocab)
 {
-	if (!r)
-		return NULL;
 	seqc_model *m = calloc(1, sizeof *m);
 	if (!m) {
-		seqc_rnnlm_destroy(r);
 		seqc_error(SEQC_ENOMEM, "model: cannot allocate");
 		return NULL;
 	}
-	m->arch = "rnnlm";
-	m->rnnlm = r;
-	m->params = r->params;
-	m->vocab = r->c.vocab;
+	m->arch = arch;
+	m->params = params;
+	m->vocab = vocab;
+	return m;
+}
+
+seqc_model *seqc_model_wrap_rnnlm(seqc_rnnlm *r)
+{
+	seqc_model *m = r ? new_model("rnnlm", r->params, r->c.vocab) : NULL;
+	if (m)
+		m->rnnlm = r;
+	else
+		seqc_rnnlm_destroy(r);
 	return m;
 }
 
 seqc_model *seqc_model_wrap_gpt(seqc_gpt *g)
 {
-	if (!g)
-		return NULL;
-	seqc_model *m = calloc(1, sizeof *m);
-	if (!m) {
+	seqc_model *m = g ? new_model("gpt", g->params, g->c.vocab) : NULL;
+	if (m)
+		m->gpt = g;
+	else
 		seqc_gpt_destroy(g);
-		seqc_error(SEQC_ENOMEM, "model: cannot allocate");
-		return NULL;
-	}
-	m->arch = "gpt";
-	m->gpt = g;
-	m->params = g->params;
-	m->vocab = g->c.vocab;
 	return m;
 }
 

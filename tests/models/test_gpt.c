@@ -54,6 +54,33 @@ static int32_t *case_ids(json_t *c, const char *key, size_t n)
 	return ids;
 }
 
+/* Defaults with the given sizes. */
+static seqc_gpt_config sized(size_t V, size_t context, size_t L, size_t H, size_t C)
+{
+	seqc_gpt_config cfg = seqc_gpt_config_defaults();
+	cfg.vocab = V;
+	cfg.context = context;
+	cfg.layers = L;
+	cfg.heads = H;
+	cfg.embed = C;
+	return cfg;
+}
+
+/* A model with N(0, scale^2) added to every parameter: weights larger than
+ * GPT-2's 0.02, and biases and norms off their 0 and 1, so that every path
+ * carries signal. */
+static seqc_gpt *perturbed_model(const seqc_gpt_config *cfg, float scale)
+{
+	seqc_rng rng;
+	seqc_rng_seed(&rng, 4, SEQC_STREAM_INIT);
+	seqc_gpt *m = seqc_gpt_create(cfg, &rng);
+	ck_assert_ptr_nonnull(m);
+	seqc_rng_seed(&rng, 6, SEQC_STREAM_INIT);
+	for (size_t i = 0; i < m->params->numel; i++)
+		m->params->values[i] += scale * seqc_rng_normal(&rng);
+	return m;
+}
+
 static json_t *find_case(json_t *root, const char *name)
 {
 	size_t i;
@@ -126,23 +153,11 @@ static seqc_tensor *lm_fn(seqc_graph *g, void *p)
 /* _i: 0 with biases and tanh GELU, 1 without biases and exact GELU. */
 START_TEST(gradcheck_model)
 {
-	seqc_gpt_config cfg = seqc_gpt_config_defaults();
-	cfg.vocab = 7;
-	cfg.context = 6;
-	cfg.layers = 2;
-	cfg.heads = 2;
-	cfg.embed = 4;
+	seqc_gpt_config cfg = sized(7, 6, 2, 2, 4);
 	cfg.dropout = 0.1f;
 	cfg.bias = _i == 0;
 	cfg.gelu = _i == 0 ? SEQC_GELU_TANH : SEQC_GELU_EXACT;
-	seqc_rng rng;
-	seqc_rng_seed(&rng, 2, SEQC_STREAM_INIT);
-	seqc_gpt *m = seqc_gpt_create(&cfg, &rng);
-	ck_assert_ptr_nonnull(m);
-	/* larger weights than GPT-2's 0.02 so every path carries signal */
-	seqc_rng_seed(&rng, 5, SEQC_STREAM_INIT);
-	for (size_t i = 0; i < m->params->numel; i++)
-		m->params->values[i] += 0.4f * seqc_rng_normal(&rng);
+	seqc_gpt *m = perturbed_model(&cfg, 0.4f);
 	int32_t in[2 * 4] = { 1, 2, 3, 4, 5, 0, 2, 6 }, tg[2 * 4] = { 2, 3, 4, 5, 0, -1, 6, 1 };
 	lm_ctx c = { .m = m, .inputs = seqc_ids_view2(in, 2, 4), .targets = seqc_ids_view2(tg, 2, 4) };
 	seqc_tensor *inputs[64];
@@ -178,12 +193,7 @@ static bool all_equal(const seqc_tensor *t, float v)
 
 START_TEST(init_statistics)
 {
-	seqc_gpt_config cfg = seqc_gpt_config_defaults();
-	cfg.vocab = 512;
-	cfg.context = 128;
-	cfg.layers = 4;
-	cfg.heads = 4;
-	cfg.embed = 64;
+	seqc_gpt_config cfg = sized(512, 128, 4, 4, 64);
 	seqc_rng rng;
 	seqc_rng_seed(&rng, 3, SEQC_STREAM_INIT);
 	seqc_gpt *m = seqc_gpt_create(&cfg, &rng);
@@ -245,21 +255,9 @@ END_TEST
 
 static seqc_gpt *small_model(size_t context)
 {
-	seqc_gpt_config cfg = seqc_gpt_config_defaults();
-	cfg.vocab = 13;
-	cfg.context = context;
-	cfg.layers = 2;
-	cfg.heads = 3;
-	cfg.embed = 12;
+	seqc_gpt_config cfg = sized(13, context, 2, 3, 12);
 	cfg.dropout = 0.3f; /* must be off in step and in eval mode */
-	seqc_rng rng;
-	seqc_rng_seed(&rng, 4, SEQC_STREAM_INIT);
-	seqc_gpt *m = seqc_gpt_create(&cfg, &rng);
-	ck_assert_ptr_nonnull(m);
-	seqc_rng_seed(&rng, 6, SEQC_STREAM_INIT);
-	for (size_t i = 0; i < m->params->numel; i++)
-		m->params->values[i] += 0.3f * seqc_rng_normal(&rng);
-	return m;
+	return perturbed_model(&cfg, 0.3f);
 }
 
 /* Logits [B, T, V] of the full forward in eval mode, copied out. */
@@ -384,12 +382,7 @@ END_TEST
 
 START_TEST(config_json)
 {
-	seqc_gpt_config cfg = seqc_gpt_config_defaults();
-	cfg.vocab = 50257;
-	cfg.context = 1024;
-	cfg.layers = 12;
-	cfg.heads = 12;
-	cfg.embed = 768;
+	seqc_gpt_config cfg = sized(50257, 1024, 12, 12, 768);
 	cfg.dropout = 0.25f;
 	cfg.bias = false;
 	cfg.gelu = SEQC_GELU_EXACT;
