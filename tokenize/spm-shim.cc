@@ -76,9 +76,6 @@ static int guarded(const char *what, F &&body) noexcept
 static int status_code(const spm::util::Status &st, int fallback)
 {
 	switch (st.code()) {
-	case spm::util::StatusCode::kNotFound:
-	case spm::util::StatusCode::kPermissionDenied:
-		return SEQC_EIO;
 	case spm::util::StatusCode::kResourceExhausted:
 		return SEQC_ENOMEM;
 	case spm::util::StatusCode::kUnimplemented:
@@ -118,8 +115,13 @@ seqc_spm *seqc_spm_shim_load_file(const char *path)
 	int rc = guarded(path, [&] {
 		sp = new seqc_spm();
 		spm::util::Status st = sp->proc.Load(path);
+		// Only the file's absence or permissions make these two (the
+		// trainer uses kNotFound for an unknown flag).
+		bool io = st.code() == spm::util::StatusCode::kNotFound ||
+			  st.code() == spm::util::StatusCode::kPermissionDenied;
 		if (!st.ok())
-			return status_error(st, SEQC_EFORMAT, path, "not a usable SentencePiece model");
+			return status_error(st, io ? SEQC_EIO : SEQC_EFORMAT, path,
+					    io ? "cannot read" : "not a usable SentencePiece model");
 		return finish_load(sp, path);
 	});
 	if (rc < 0) {
