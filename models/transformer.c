@@ -1,0 +1,189 @@
+/* Transformer encoder and decoder layers (see transformer.h). */
+#include "models/transformer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+seqc_tlayer_config seqc_tlayer_defaults(size_t d_model, size_t nhead)
+{
+	return (seqc_tlayer_config){ .d_model = d_model, .nhead = nhead, .dim_feedforward = 2048,
+				     .dropout = 0.1f, .activation = SEQC_FF_RELU,
+				     .norm_first = false, .layer_norm_eps = 1e-5f };
+}
+
+const char *seqc_ff_act_name(seqc_ff_act act)
+{
+	return act == SEQC_FF_GELU ? "gelu" : act == SEQC_FF_RELU ? "relu" : "unknown";
+}
+
+int seqc_ff_act_parse(const char *name)
+{
+	if (!strcmp(name, "relu"))
+		return SEQC_FF_RELU;
+	if (!strcmp(name, "gelu"))
+		return SEQC_FF_GELU;
+	return -1;
+}
+
+static int check_config(const seqc_tlayer_config *c)
+{
+	if (!c->d_model || !c->nhead || c->d_model % c->nhead || !c->dim_feedforward)
+		return seqc_error(SEQC_EINVAL,
+				  "transformer layer: d_model %zu must be a positive multiple of nhead %zu, "
+				  "dim_feedforward %zu positive",
+				  c->d_model, c->nhead, c->dim_feedforward);
+	if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+		return seqc_error(SEQC_EINVAL, "transformer layer: dropout %g is outside [0, 1)",
+				  (double)c->dropout);
+	if (!(c->layer_norm_eps > 0.0f) || !isfinite(c->layer_norm_eps))
+		return seqc_error(SEQC_EINVAL, "transformer layer: layer_norm_eps %g must be positive",
+				  (double)c->layer_norm_eps);
+	if (c->activation != SEQC_FF_RELU && c->activation != SEQC_FF_GELU)
+		return seqc_error(SEQC_EINVAL, "transformer layer: unknown activation %d",
+				  (int)c->activation);
+	return 0;
+}
+
+/* "<prefix><name>.weight" [out, in] and ".bias" [out], as nn.Linear: both
+ * U(-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform_ a = sqrt(5) for the weight). */
+static int declare_linear(seqc_tlinear *l, seqc_params *p, const char *prefix, const char *name,
+			  size_t out, size_t in)
+{
+	char full[256];
+	snprintf(full, sizeof full, "%s%s.weight", prefix, name);
+	l->weight = seqc_params_add(p, full, 2, (size_t[]){ out, in },
+				    (seqc_init){ SEQC_INIT_KAIMING_UNIFORM, 1.0f / sqrtf(3.0f) }, false);
+	snprintf(full, sizeof full, "%s%s.bias", prefix, name);
+	l->bias = seqc_params_add(p, full, 1, &out,
+				  (seqc_init){ SEQC_INIT_UNIFORM, 1.0f / sqrtf((float)in) }, true);
+	return l->weight && l->bias ? 0 : seqc_errcode();
+}
+
+static int declare_norm(seqc_tnorm *n, seqc_params *p, const char *prefix, const char *name,
+			size_t d)
+{
+	char full[256];
+	snprintf(full, sizeof full, "%s%s.weight", prefix, name);
+	n->weight = seqc_params_add(p, full, 1, &d, (seqc_init){ SEQC_INIT_ONES, 0.0f }, true);
+	snprintf(full, sizeof full, "%s%s.bias", prefix, name);
+	n->bias = seqc_params_add(p, full, 1, &d, (seqc_init){ SEQC_INIT_ZEROS, 0.0f }, true);
+	return n->weight && n->bias ? 0 : seqc_errcode();
+}
+
+/* Parameters in nn.Transformer*Layer's order of registration: attention
+ * modules, linear1, linear2, norms. */
+static int declare_mha(seqc_mha *m, const seqc_tlayer_config *c, seqc_params *p,
+		       const char *prefix, const char *name)
+{
+	char full[256];
+	snprintf(full, sizeof full, "%s%s.", prefix, name);
+	return seqc_mha_declare(m, c->d_model, c->nhead, c->dropout, p, full);
+}
+
+static int declare_ff(seqc_tlinear *l1, seqc_tlinear *l2, const seqc_tlayer_config *c,
+		      seqc_params *p, const char *prefix)
+{
+	int rc = declare_linear(l1, p, prefix, "linear1", c->dim_feedforward, c->d_model);
+	return rc ? rc : declare_linear(l2, p, prefix, "linear2", c->d_model, c->dim_feedforward);
+}
+
+int seqc_tenc_layer_declare(seqc_tenc_layer *l, const seqc_tlayer_config *c, seqc_params *p,
+			    const char *prefix)
+{
+	memset(l, 0, sizeof *l);
+	int rc = check_config(c);
+	if (rc)
+		return rc;
+	l->c = *c;
+	rc = declare_mha(&l->self_attn, c, p, prefix, "self_attn");
+	rc = rc ? rc : declare_ff(&l->linear1, &l->linear2, c, p, prefix);
+	rc = rc ? rc : declare_norm(&l->norm1, p, prefix, "norm1", c->d_model);
+	return rc ? rc : declare_norm(&l->norm2, p, prefix, "norm2", c->d_model);
+}
+
+int seqc_tdec_layer_declare(seqc_tdec_layer *l, const seqc_tlayer_config *c, seqc_params *p,
+			    const char *prefix)
+{
+	memset(l, 0, sizeof *l);
+	int rc = check_config(c);
+	if (rc)
+		return rc;
+	l->c = *c;
+	rc = declare_mha(&l->self_attn, c, p, prefix, "self_attn");
+	rc = rc ? rc : declare_mha(&l->multihead_attn, c, p, prefix, "multihead_attn");
+	rc = rc ? rc : declare_ff(&l->linear1, &l->linear2, c, p, prefix);
+	rc = rc ? rc : declare_norm(&l->norm1, p, prefix, "norm1", c->d_model);
+	rc = rc ? rc : declare_norm(&l->norm2, p, prefix, "norm2", c->d_model);
+	return rc ? rc : declare_norm(&l->norm3, p, prefix, "norm3", c->d_model);
+}
+
+static seqc_tensor *norm(seqc_graph *g, const seqc_tlayer_config *c, const seqc_tnorm *n,
+			 seqc_tensor *x)
+{
+	return seqc_layer_norm(g, x, n->weight, n->bias, c->layer_norm_eps);
+}
+
+/* dropout(linear2(dropout(act(linear1(x))))) */
+static seqc_tensor *feed_forward(seqc_graph *g, const seqc_tlayer_config *c,
+				 const seqc_tlinear *l1, const seqc_tlinear *l2, seqc_tensor *x,
+				 seqc_rng *rng)
+{
+	seqc_tensor *h = seqc_linear(g, x, l1->weight, l1->bias);
+	h = c->activation == SEQC_FF_GELU ? seqc_gelu(g, h, SEQC_GELU_EXACT) : seqc_relu(g, h);
+	h = seqc_dropout(g, h, c->dropout, rng);
+	h = seqc_linear(g, h, l2->weight, l2->bias);
+	return seqc_dropout(g, h, c->dropout, rng);
+}
+
+/* One residual sublayer: pre-norm x + f(norm(x)), post-norm norm(x + f(x)).
+ * f is attention (self when memory is NULL) or, when m is NULL, the
+ * feed-forward block. */
+typedef struct sublayer {
+	const seqc_tlayer_config *c;
+	const seqc_tnorm *norm;
+	const seqc_mha *m;             /* attention, or NULL: feed-forward */
+	seqc_tensor *memory;           /* cross-attention's keys and values */
+	const seqc_tmask *mask;
+	const seqc_tlinear *l1, *l2;   /* feed-forward */
+} sublayer;
+
+static seqc_tensor *sublayer_forward(seqc_graph *g, const sublayer *s, seqc_tensor *x,
+				     seqc_rng *rng)
+{
+	seqc_tensor *in = s->c->norm_first ? norm(g, s->c, s->norm, x) : x, *f;
+	if (s->m) {
+		seqc_tensor *kv = s->memory ? s->memory : in;
+		f = seqc_mha_forward(g, s->m, in, kv, kv, s->mask, rng, NULL);
+		f = seqc_dropout(g, f, s->c->dropout, rng);
+	} else {
+		f = feed_forward(g, s->c, s->l1, s->l2, in, rng);
+	}
+	seqc_tensor *y = seqc_add(g, x, f);
+	return s->c->norm_first ? y : norm(g, s->c, s->norm, y);
+}
+
+seqc_tensor *seqc_tenc_layer_forward(seqc_graph *g, const seqc_tenc_layer *l, seqc_tensor *x,
+				     const seqc_tmask *mask, seqc_rng *rng)
+{
+	const seqc_tlayer_config *c = &l->c;
+	sublayer sa = { .c = c, .norm = &l->norm1, .m = &l->self_attn, .mask = mask };
+	sublayer ff = { .c = c, .norm = &l->norm2, .l1 = &l->linear1, .l2 = &l->linear2 };
+	return sublayer_forward(g, &ff, sublayer_forward(g, &sa, x, rng), rng);
+}
+
+seqc_tensor *seqc_tdec_layer_forward(seqc_graph *g, const seqc_tdec_layer *l, seqc_tensor *x,
+				     seqc_tensor *memory, const seqc_tmask *tgt,
+				     const seqc_tmask *mem, seqc_rng *rng)
+{
+	const seqc_tlayer_config *c = &l->c;
+	if (!memory)
+		return NULL;
+	sublayer sa = { .c = c, .norm = &l->norm1, .m = &l->self_attn, .mask = tgt };
+	sublayer ca = { .c = c, .norm = &l->norm2, .m = &l->multihead_attn, .memory = memory,
+			.mask = mem };
+	sublayer ff = { .c = c, .norm = &l->norm3, .l1 = &l->linear1, .l2 = &l->linear2 };
+	x = sublayer_forward(g, &sa, x, rng);
+	x = sublayer_forward(g, &ca, x, rng);
+	return sublayer_forward(g, &ff, x, rng);
+}
