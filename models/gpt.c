@@ -113,8 +113,12 @@ seqc_gpt *seqc_gpt_create(const seqc_gpt_config *c, seqc_rng *rng)
 	bool ok = m->wte && m->wpe;
 	for (size_t l = 0; ok && l < c->layers; l++)
 		ok = declare_block(m, l);
-	if (!ok || !add_norm(m, "transformer.", "ln_f", &m->lnf_w, &m->lnf_b) ||
-	    seqc_params_finalize(m->params, rng) < 0) {
+	ok = ok && add_norm(m, "transformer.", "ln_f", &m->lnf_w, &m->lnf_b);
+	/* without an rng the caller loads every value: skip the draws (Box-
+	 * Muller for GPT-2 small's 124M weights takes seconds) */
+	for (size_t i = 0; ok && !rng && i < m->params->count; i++)
+		m->params->items[i]->init = (seqc_init){ SEQC_INIT_ZEROS, 0 };
+	if (!ok || seqc_params_finalize(m->params, rng) < 0) {
 		seqc_gpt_destroy(m);
 		return NULL;
 	}

@@ -78,8 +78,9 @@ typedef struct seqc_gpt {
  * GELU, ln_eps 1e-5; the sizes are left 0 for the caller. */
 SEQC_API seqc_gpt_config seqc_gpt_config_defaults(void);
 
-/* Validate the config, declare and initialize every parameter from rng.
- * NULL on failure. */
+/* Validate the config, declare and initialize every parameter from rng;
+ * rng NULL makes every parameter 0, for a caller that loads them all (an
+ * importer, a checkpoint). NULL on failure. */
 SEQC_API seqc_gpt *seqc_gpt_create(const seqc_gpt_config *c, seqc_rng *rng);
 SEQC_API void seqc_gpt_destroy(seqc_gpt *m); /* accepts NULL */
 

@@ -240,10 +240,7 @@ static seqc_gpt *build(hf_info *in, const seqc_st *st, size_t heads)
 	in->c = seqc_gpt_config_defaults();
 	if (count_layers(in, st) < 0 || embedding_sizes(in, st) < 0 || load_config(in, heads) < 0)
 		return NULL;
-	/* the init is overwritten; a fixed seed keeps it cheap to reason about */
-	seqc_rng rng;
-	seqc_rng_seed(&rng, 0, SEQC_STREAM_INIT);
-	seqc_gpt *g = seqc_gpt_create(&in->c, &rng);
+	seqc_gpt *g = seqc_gpt_create(&in->c, NULL); /* every value is copied below */
 	if (!g) {
 		seqc_error_wrap("%s: ", in->path);
 		return NULL;
@@ -264,6 +261,10 @@ static seqc_gpt *build(hf_info *in, const seqc_st *st, size_t heads)
 seqc_model *seqc_gpt_import_hf(const char *path, size_t heads_or_0)
 {
 	seqc_st *st;
+	if (!path) {
+		seqc_error(SEQC_EINVAL, "gpt import: no path");
+		return NULL;
+	}
 	if (seqc_st_read(path, &st) < 0)
 		return NULL;
 	hf_info in = { .path = path };

@@ -248,6 +248,12 @@ START_TEST(init_statistics)
 	ck_assert_uint_eq(m->params->count, 2 + 4 * 6 + 1);
 	ck_assert_ptr_null(seqc_params_find(m->params, "transformer.h.0.attn.c_attn.bias"));
 	seqc_gpt_destroy(m);
+	/* no rng: zeros everywhere, for a caller that loads the values */
+	m = seqc_gpt_create(&cfg, NULL);
+	ck_assert_ptr_nonnull(m);
+	for (size_t i = 0; i < m->params->count; i++)
+		ck_assert_msg(all_equal(&m->params->items[i]->t, 0.0f), "%s", m->params->items[i]->name);
+	seqc_gpt_destroy(m);
 }
 END_TEST
 
