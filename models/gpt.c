@@ -441,33 +441,36 @@ int seqc_gpt_step(seqc_gpt *m, seqc_graph *g, const int32_t *tokens, seqc_tensor
 	return 0;
 }
 
-/* dst row i (stride rf) = the first used floats of src row from[i]. */
-static void gather_rows(float *dst, const float *src, const size_t *from, size_t n, size_t rf,
-			size_t used)
-{
-	for (size_t i = 0; i < n; i++)
-		memcpy(dst + i * rf, src + from[i] * rf, used * sizeof(float));
-}
-
-/* Gather in place, one layer at a time through the scratch rows. */
+/* Gather in place, one layer at a time through the scratch rows. A row
+ * that keeps its own cache (from[i] == i, most beams on most steps) is not
+ * copied: every row that changes is read into scratch before any is
+ * written back, so no source is overwritten before it is read. */
 static void reorder_in_place(seqc_gpt *m, float *cache, const size_t *from, size_t n)
 {
 	size_t rf = row_floats(m), used = m->pos * m->c.embed;
 	for (size_t l = 0; l < m->c.layers; l++) {
 		float *layer = cache + l * m->cap_rows * rf;
-		gather_rows(m->scratch, layer, from, n, rf, used);
 		for (size_t i = 0; i < n; i++)
-			memcpy(layer + i * rf, m->scratch + i * rf, used * sizeof(float));
+			if (from[i] != i)
+				memcpy(m->scratch + i * rf, layer + from[i] * rf, used * sizeof(float));
+		for (size_t i = 0; i < n; i++)
+			if (from[i] != i)
+				memcpy(layer + i * rf, m->scratch + i * rf, used * sizeof(float));
 	}
 }
 
-/* Gather from the old buffers (cap old_cap) into the new ones. */
+/* Gather from the old buffers (cap old_cap) into the new ones: new row i
+ * of layer l = old row from[i]. */
 static void reorder_across(seqc_gpt *m, float *dst, const float *src, size_t old_cap,
 			   const size_t *from, size_t n)
 {
 	size_t rf = row_floats(m), used = m->pos * m->c.embed;
-	for (size_t l = 0; l < m->c.layers; l++)
-		gather_rows(dst + l * m->cap_rows * rf, src + l * old_cap * rf, from, n, rf, used);
+	for (size_t l = 0; l < m->c.layers; l++) {
+		float *d = dst + l * m->cap_rows * rf;
+		const float *s = src + l * old_cap * rf;
+		for (size_t i = 0; i < n; i++)
+			memcpy(d + i * rf, s + from[i] * rf, used * sizeof(float));
+	}
 }
 
 int seqc_gpt_reorder(seqc_gpt *m, const size_t *from, size_t n)

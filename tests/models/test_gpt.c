@@ -326,8 +326,9 @@ START_TEST(step_matches_full)
 	for (int i = 0; i < 3; i++)
 		ck_assert_msg(allclose(lg->val + i * V, full2 + ((int)from[i] * (T + 1) + T) * V, V, 1e-5f,
 				       1e-5f, "after reorder"), "row %d", i);
-	/* back to 2 rows in place: {2, 0} = sequences 0 and 1 */
-	size_t back[2] = { 2, 0 };
+	/* back to 2 rows in place: {2, 1} = sequences 0 and 1 (row 1 keeps
+	 * its own cache) */
+	size_t back[2] = { 2, 1 };
 	ck_assert_int_eq(seqc_gpt_reorder(m, back, 2), 0);
 	int32_t last[2] = { 3, 3 };
 	seqc_graph_reset(gs);
@@ -356,6 +357,35 @@ START_TEST(step_matches_full)
 	free(full2);
 	free(full3);
 	seqc_graph_destroy(gs);
+	seqc_gpt_destroy(m);
+}
+END_TEST
+
+/* Rows that trade caches in place: both are read before either is
+ * written. */
+START_TEST(reorder_swap)
+{
+	enum { V = 13, T = 5 };
+	seqc_gpt *m = small_model(8);
+	int32_t in[2 * (T + 1)] = { 1, 2, 3, 4, 5, 9, 6, 7, 8, 9, 10, 9 };
+	float *full = full_logits(m, in, 2, T + 1);
+	seqc_graph *g = seqc_graph_create(0);
+	seqc_tensor *lg;
+	ck_assert_int_eq(seqc_gpt_start(m, 2), 0);
+	for (int t = 0; t < T; t++) {
+		int32_t tok[2] = { in[t], in[T + 1 + t] };
+		seqc_graph_reset(g);
+		ck_assert_int_eq(seqc_gpt_step(m, g, tok, &lg), 0);
+	}
+	size_t swap[2] = { 1, 0 };
+	ck_assert_int_eq(seqc_gpt_reorder(m, swap, 2), 0);
+	int32_t last[2] = { 9, 9 };
+	seqc_graph_reset(g);
+	ck_assert_int_eq(seqc_gpt_step(m, g, last, &lg), 0);
+	ck_assert(allclose(lg->val, full + (2 * T + 1) * V, V, 1e-5f, 1e-5f, "row 0 = sequence 1"));
+	ck_assert(allclose(lg->val + V, full + T * V, V, 1e-5f, 1e-5f, "row 1 = sequence 0"));
+	free(full);
+	seqc_graph_destroy(g);
 	seqc_gpt_destroy(m);
 }
 END_TEST
@@ -637,6 +667,7 @@ static Suite *gpt_suite(void)
 	tcase_add_loop_test(tc, gradcheck_model, 0, 2);
 	tcase_add_test(tc, init_statistics);
 	tcase_add_test(tc, step_matches_full);
+	tcase_add_test(tc, reorder_swap);
 	tcase_add_test(tc, bad_inputs);
 	tcase_add_test(tc, config_json);
 	tcase_add_test(tc, model_handle);
