@@ -71,8 +71,6 @@ static int declare_norm(seqc_tnorm *n, seqc_params *p, const char *prefix, const
 	return n->weight && n->bias ? 0 : seqc_errcode();
 }
 
-/* Parameters in nn.Transformer*Layer's order of registration: attention
- * modules, linear1, linear2, norms. */
 static int declare_mha(seqc_mha *m, const seqc_tlayer_config *c, seqc_params *p,
 		       const char *prefix, const char *name)
 {
@@ -81,41 +79,43 @@ static int declare_mha(seqc_mha *m, const seqc_tlayer_config *c, seqc_params *p,
 	return seqc_mha_declare(m, c->d_model, c->nhead, c->dropout, p, full);
 }
 
-static int declare_ff(seqc_tlinear *l1, seqc_tlinear *l2, const seqc_tlayer_config *c,
-		      seqc_params *p, const char *prefix)
+/* Either layer's parameters in nn.Transformer*Layer's order of
+ * registration: self_attn, multihead_attn (decoder: cross not NULL),
+ * linear1, linear2, norm1 .. norm<n>. */
+static int declare_layer(const seqc_tlayer_config *c, seqc_params *p, const char *prefix,
+			 seqc_mha *self, seqc_mha *cross, seqc_tlinear *l1, seqc_tlinear *l2,
+			 seqc_tnorm *const *norms, int n)
 {
-	int rc = declare_linear(l1, p, prefix, "linear1", c->dim_feedforward, c->d_model);
-	return rc ? rc : declare_linear(l2, p, prefix, "linear2", c->d_model, c->dim_feedforward);
+	int rc = check_config(c);
+	rc = rc ? rc : declare_mha(self, c, p, prefix, "self_attn");
+	if (!rc && cross)
+		rc = declare_mha(cross, c, p, prefix, "multihead_attn");
+	rc = rc ? rc : declare_linear(l1, p, prefix, "linear1", c->dim_feedforward, c->d_model);
+	rc = rc ? rc : declare_linear(l2, p, prefix, "linear2", c->d_model, c->dim_feedforward);
+	for (int i = 0; i < n && !rc; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "norm%d", i + 1);
+		rc = declare_norm(norms[i], p, prefix, name, c->d_model);
+	}
+	return rc;
 }
 
 int seqc_tenc_layer_declare(seqc_tenc_layer *l, const seqc_tlayer_config *c, seqc_params *p,
 			    const char *prefix)
 {
 	memset(l, 0, sizeof *l);
-	int rc = check_config(c);
-	if (rc)
-		return rc;
 	l->c = *c;
-	rc = declare_mha(&l->self_attn, c, p, prefix, "self_attn");
-	rc = rc ? rc : declare_ff(&l->linear1, &l->linear2, c, p, prefix);
-	rc = rc ? rc : declare_norm(&l->norm1, p, prefix, "norm1", c->d_model);
-	return rc ? rc : declare_norm(&l->norm2, p, prefix, "norm2", c->d_model);
+	return declare_layer(c, p, prefix, &l->self_attn, NULL, &l->linear1, &l->linear2,
+			     (seqc_tnorm *const[]){ &l->norm1, &l->norm2 }, 2);
 }
 
 int seqc_tdec_layer_declare(seqc_tdec_layer *l, const seqc_tlayer_config *c, seqc_params *p,
 			    const char *prefix)
 {
 	memset(l, 0, sizeof *l);
-	int rc = check_config(c);
-	if (rc)
-		return rc;
 	l->c = *c;
-	rc = declare_mha(&l->self_attn, c, p, prefix, "self_attn");
-	rc = rc ? rc : declare_mha(&l->multihead_attn, c, p, prefix, "multihead_attn");
-	rc = rc ? rc : declare_ff(&l->linear1, &l->linear2, c, p, prefix);
-	rc = rc ? rc : declare_norm(&l->norm1, p, prefix, "norm1", c->d_model);
-	rc = rc ? rc : declare_norm(&l->norm2, p, prefix, "norm2", c->d_model);
-	return rc ? rc : declare_norm(&l->norm3, p, prefix, "norm3", c->d_model);
+	return declare_layer(c, p, prefix, &l->self_attn, &l->multihead_attn, &l->linear1,
+			     &l->linear2, (seqc_tnorm *const[]){ &l->norm1, &l->norm2, &l->norm3 }, 3);
 }
 
 static seqc_tensor *norm(seqc_graph *g, const seqc_tlayer_config *c, const seqc_tnorm *n,

@@ -69,6 +69,24 @@ static float *head_ptr(float *base, const seqc_cols *c, size_t b, size_t T, size
 	return base + b * T * width(c) + c->off + h * dh;
 }
 
+/* One (batch, head) pair's operands: strided [T, dh] views of q, k, v and
+ * its [Tq, Tk] weights before (p) and after (d) dropout. */
+typedef struct head {
+	const float *q, *k, *v;
+	size_t ldq, ldk, ldv;
+	float *p, *d;
+} head;
+
+static head head_of(const attn_saved *s, size_t b, size_t h)
+{
+	size_t w = (b * s->H + h) * s->Tq * s->Tk;
+	return (head){ .q = head_ptr(s->q.x->val, &s->q, b, s->Tq, h, s->dh),
+		       .k = head_ptr(s->k.x->val, &s->k, b, s->Tk, h, s->dh),
+		       .v = head_ptr(s->v.x->val, &s->v, b, s->Tk, h, s->dh),
+		       .ldq = width(&s->q), .ldk = width(&s->k), .ldv = width(&s->v),
+		       .p = s->p + w, .d = s->pd + w };
+}
+
 /* softmax over row[0, n) in place after the additive mask and key padding;
  * row[n, Tk) = 0. A row with no visible key is all zeros. */
 static void softmax_row(float *row, size_t n, size_t Tk, const float *mask, const uint8_t *pad)
@@ -104,11 +122,10 @@ static void attn_head_forward(const attn_saved *s, size_t b, size_t h, const seq
 			      float *out)
 {
 	size_t Tq = s->Tq, Tk = s->Tk, dh = s->dh;
-	size_t ldq = width(&s->q), ldk = width(&s->k), ldv = width(&s->v);
-	const float *Q = head_ptr(s->q.x->val, &s->q, b, Tq, h, dh);
-	const float *K = head_ptr(s->k.x->val, &s->k, b, Tk, h, dh);
-	const float *V = head_ptr(s->v.x->val, &s->v, b, Tk, h, dh);
-	float *P = s->p + (b * s->H + h) * Tq * Tk, *D = s->pd + (b * s->H + h) * Tq * Tk;
+	head hd = head_of(s, b, h);
+	size_t ldq = hd.ldq, ldk = hd.ldk, ldv = hd.ldv;
+	const float *Q = hd.q, *K = hd.k, *V = hd.v;
+	float *P = hd.p, *D = hd.d;
 	float *O = out + b * Tq * s->C + h * dh;
 	const uint8_t *pad = o->key_pad ? o->key_pad + b * Tk : NULL;
 	for (size_t i0 = 0; i0 < Tq; i0 += s->block) {
@@ -141,14 +158,12 @@ static void attn_head_backward(const attn_saved *s, size_t b, size_t h, const fl
 			       float *scratch)
 {
 	size_t Tq = s->Tq, Tk = s->Tk, dh = s->dh;
-	size_t ldq = width(&s->q), ldk = width(&s->k), ldv = width(&s->v);
-	const float *Q = head_ptr(s->q.x->val, &s->q, b, Tq, h, dh);
-	const float *K = head_ptr(s->k.x->val, &s->k, b, Tk, h, dh);
-	const float *V = head_ptr(s->v.x->val, &s->v, b, Tk, h, dh);
+	head hd = head_of(s, b, h);
+	size_t ldq = hd.ldq, ldk = hd.ldk, ldv = hd.ldv;
+	const float *Q = hd.q, *K = hd.k, *V = hd.v, *P = hd.p, *D = hd.d;
 	float *dQ = s->q.x->grad ? head_ptr(s->q.x->grad, &s->q, b, Tq, h, dh) : NULL;
 	float *dK = s->k.x->grad ? head_ptr(s->k.x->grad, &s->k, b, Tk, h, dh) : NULL;
 	float *dV = s->v.x->grad ? head_ptr(s->v.x->grad, &s->v, b, Tk, h, dh) : NULL;
-	const float *P = s->p + (b * s->H + h) * Tq * Tk, *D = s->pd + (b * s->H + h) * Tq * Tk;
 	const float *dO = dout + b * Tq * s->C + h * dh;
 	for (size_t i0 = 0; i0 < Tq; i0 += s->block) {
 		size_t i1 = i0 + s->block < Tq ? i0 + s->block : Tq, m = i1 - i0;

@@ -125,14 +125,20 @@ static void check_mha_case(json_t *c)
 	seqc_params_destroy(p);
 }
 
-START_TEST(golden_mha)
+/* Every case of transformer.json's array key (exactly n of them). */
+static void each_case(const char *key, size_t n, void (*check)(json_t *))
 {
 	json_t *root = fixture_load("transformer.json");
-	json_t *cases = json_object_get(root, "mha");
-	ck_assert_uint_eq(json_array_size(cases), 3);
-	for (size_t i = 0; i < json_array_size(cases); i++)
-		check_mha_case(json_array_get(cases, i));
+	json_t *cases = json_object_get(root, key);
+	ck_assert_uint_eq(json_array_size(cases), n);
+	for (size_t i = 0; i < n; i++)
+		check(json_array_get(cases, i));
 	json_decref(root);
+}
+
+START_TEST(golden_mha)
+{
+	each_case("mha", 3, check_mha_case);
 }
 END_TEST
 
@@ -184,12 +190,7 @@ static void check_layer_case(json_t *c)
 
 START_TEST(golden_layers)
 {
-	json_t *root = fixture_load("transformer.json");
-	json_t *cases = json_object_get(root, "layers");
-	ck_assert_uint_eq(json_array_size(cases), 8);
-	for (size_t i = 0; i < json_array_size(cases); i++)
-		check_layer_case(json_array_get(cases, i));
-	json_decref(root);
+	each_case("layers", 8, check_layer_case);
 }
 END_TEST
 
