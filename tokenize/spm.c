@@ -14,6 +14,11 @@
  * keeps every sentence in memory while it trains. */
 #define MAX_CORPUS_BYTES ((size_t)1 << 32)
 
+/* The longest text one encoding call takes: SentencePiece keeps offsets
+ * into the normalized text, which NFKC can make a few times longer than
+ * the input, in 32-bit ints. */
+#define MAX_TEXT_BYTES ((size_t)INT32_MAX / 4)
+
 /* U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's word-boundary mark. */
 static const char space_mark[] = "\xe2\x96\x81";
 #define SPACE_MARK_LEN 3
@@ -188,9 +193,21 @@ static int check_utf8(const char *what, const char *text, size_t len)
 	return bad < len ? seqc_utf8_error(what, (const uint8_t *)text, len, bad, 0) : 0;
 }
 
+/* The checks every text-taking call shares; 0 when they pass. */
+static int check_text(const char *what, const char *text, size_t len)
+{
+	if (!text && len)
+		return seqc_error(SEQC_EINVAL, "%s: text is NULL but len is %zu", what, len);
+	if (len > MAX_TEXT_BYTES)
+		return seqc_error(SEQC_ENOMEM, "%s: %zu bytes of text, more than the %zu SentencePiece "
+				  "takes in one call; encode it in parts (lines)", what, len,
+				  MAX_TEXT_BYTES);
+	return check_utf8(what, text, len);
+}
+
 static int spm_encode(const seqc_tok *base, const uint8_t *text, size_t len, seqc_idvec *out)
 {
-	int rc = check_utf8("encode", (const char *)text, len);
+	int rc = check_text("encode", (const char *)text, len);
 	if (rc < 0 || len == 0)
 		return rc;
 	return seqc_spm_shim_encode_ids(((const spm_tok *)base)->sp, (const char *)text, len, out);
@@ -352,14 +369,6 @@ seqc_tok *seqc_tok_spm_from_json(const json_t *obj, const char *what)
 }
 
 /* ---- sampling, n-best, exact decoding ---- */
-
-/* Runs the checks every text-taking call shares; 0 when they pass. */
-static int check_text(const char *what, const char *text, size_t len)
-{
-	if (!text && len)
-		return seqc_error(SEQC_EINVAL, "%s: text is NULL but len is %zu", what, len);
-	return check_utf8(what, text, len);
-}
 
 int seqc_spm_encode_sample(const seqc_tok *base, const char *text, size_t len, int nbest,
 			   float alpha, uint64_t seed, int32_t **ids, size_t *n)

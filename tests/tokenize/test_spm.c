@@ -2,6 +2,7 @@
  * data, and its decoding, JSON form, sampling, n-best, training and every
  * error path of the shim. Skips (77) without the shared data folder. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,52 @@ START_TEST(test_sampling_seeds_differ)
 }
 END_TEST
 
+/* One sample drawn on a thread of its own. */
+typedef struct sample_job {
+	const seqc_tok *t;
+	const char *s;
+	uint64_t seed;
+	int32_t *ids;
+	size_t n;
+	int rc;
+} sample_job;
+
+static void *sample_thread(void *arg)
+{
+	sample_job *j = arg;
+	j->rc = seqc_spm_encode_sample(j->t, j->s, strlen(j->s), -1, 0.0f, j->seed, &j->ids, &j->n);
+	return NULL;
+}
+
+START_TEST(test_sampling_threads)
+{
+	/* SentencePiece's generator is per thread: a seed must give the same
+	 * sample on fresh threads, running at once, as on this one. */
+	seqc_tok *t = load(UNIGRAM);
+	const char *s = "Than gilt his trophy: the breasts of Hecuba, when she did suckle Hector";
+	size_t n;
+	int32_t *want = sample(t, s, -1, 0.0f, 99, &n);
+	sample_job jobs[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		jobs[i] = (sample_job){.t = t, .s = s, .seed = i % 2 ? 99 : 5};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, sample_thread, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(jobs[i].rc, 0);
+	}
+	ck_assert(same_ids(jobs[1].ids, jobs[1].n, want, n));
+	ck_assert(same_ids(jobs[3].ids, jobs[3].n, want, n));
+	ck_assert(same_ids(jobs[0].ids, jobs[0].n, jobs[2].ids, jobs[2].n));
+	ck_assert(!same_ids(jobs[0].ids, jobs[0].n, want, n));
+	for (int i = 0; i < 4; i++)
+		free(jobs[i].ids);
+	free(want);
+	seqc_tok_destroy(t);
+}
+END_TEST
+
 START_TEST(test_nbest)
 {
 	seqc_tok *t = load(UNIGRAM);
@@ -705,6 +752,18 @@ static void check_trained(seqc_tok *t, size_t vocab)
 	seqc_tok_destroy(u);
 }
 
+/* Two trained tokenizers hold byte-identical models. */
+static void check_same_model(const seqc_tok *t, const seqc_tok *u)
+{
+	char *a, *b;
+	size_t la, lb;
+	ck_assert_int_eq(seqc_spm_model_bytes(t, &a, &la), 0);
+	ck_assert_int_eq(seqc_spm_model_bytes(u, &b, &lb), 0);
+	ck_assert(la == lb && memcmp(a, b, la) == 0);
+	free(a);
+	free(b);
+}
+
 START_TEST(test_train_unigram)
 {
 	seqc_tok *t = train(SEQC_SPM_UNIGRAM, 300, "--num_threads=1 --character_coverage=1.0",
@@ -713,13 +772,7 @@ START_TEST(test_train_unigram)
 	/* Deterministic: the same corpus and options give the same model. */
 	seqc_tok *u = train(SEQC_SPM_UNIGRAM, 300, "--num_threads=1 --character_coverage=1.0",
 			    60000);
-	char *a, *b;
-	size_t la, lb;
-	ck_assert_int_eq(seqc_spm_model_bytes(t, &a, &la), 0);
-	ck_assert_int_eq(seqc_spm_model_bytes(u, &b, &lb), 0);
-	ck_assert(la == lb && memcmp(a, b, la) == 0);
-	free(a);
-	free(b);
+	check_same_model(t, u);
 	seqc_tok_destroy(u);
 	seqc_tok_destroy(t);
 }
@@ -832,13 +885,7 @@ START_TEST(test_train_file)
 	seqc_tok *t = seqc_spm_train_file(path, &o);
 	seqc_tok *u = seqc_spm_train(shakespeare.data, len, &o);
 	ck_assert_msg(t && u, "%s", seqc_errmsg());
-	char *a, *b;
-	size_t la, lb;
-	ck_assert_int_eq(seqc_spm_model_bytes(t, &a, &la), 0);
-	ck_assert_int_eq(seqc_spm_model_bytes(u, &b, &lb), 0);
-	ck_assert(la == lb && memcmp(a, b, la) == 0);
-	free(a);
-	free(b);
+	check_same_model(t, u);
 	seqc_tok_destroy(t);
 	seqc_tok_destroy(u);
 	remove_tree(dir);
@@ -861,6 +908,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_sampling_unigram_nbest);
 	tcase_add_test(tc, test_sampling_bpe_dropout);
 	tcase_add_test(tc, test_sampling_seeds_differ);
+	tcase_add_test(tc, test_sampling_threads);
 	tcase_add_test(tc, test_nbest);
 	tcase_add_test(tc, test_sampling_errors);
 	tcase_add_test(tc, test_load_errors);
