@@ -9,6 +9,7 @@
 #include "seq/rng.h"
 #include "seq/safetensors.h"
 #include "seq/tensor.h"
+#include "tokenize/bpe.h"
 #include "tokenize/char.h"
 #include "tokenize/spm.h"
 #include "tokenize/tokenizer.h"
