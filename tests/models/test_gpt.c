@@ -494,6 +494,17 @@ START_TEST(model_handle)
 	size_t from[2] = { 1, 0 };
 	ck_assert_int_eq(seqc_model_reorder(m, from, 2), 0);
 	ck_assert_uint_gt(seqc_model_activation_bytes(m, 4, 6), 4 * 6 * 9 * sizeof(float));
+	/* rnnlm through the same calls: a chunk from a zero state */
+	seqc_model *r = seqc_model_from_config("{\"arch\":\"rnnlm\",\"cell\":\"gru\",\"vocab\":9,"
+					       "\"embed\":4,\"hidden\":4,\"layers\":1,\"dropout\":0}", &rng);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(seqc_model_loss(g, r, &inputs, &targets, NULL, &a), 0);
+	ck_assert_int_eq(seqc_rnnlm_loss(g, r->rnnlm, &inputs, &targets, NULL, NULL, NULL, &b, NULL,
+					 NULL), 0);
+	ck_assert_float_eq(a->val[0], b->val[0]);
+	ck_assert_int_eq(seqc_model_logits(g, r, &inputs, NULL, &logits), 0);
+	ck_assert_uint_eq(logits->numel, 2 * 5 * 9);
+	seqc_model_destroy(r);
 	seqc_graph_destroy(g);
 	free(s);
 	free(s2);
