@@ -170,10 +170,14 @@ void seqc_spm_shim_specials(const seqc_spm *sp, int32_t *bos, int32_t *eos, int3
 	// The model proto stores them; the library answers -1 for "none" and
 	// maps ids outside the vocabulary nowhere, so check.
 	auto valid = [sp](int id) { return id >= 0 && id < sp->size ? id : -1; };
-	*bos = valid(sp->proc.bos_id());
-	*eos = valid(sp->proc.eos_id());
-	*pad = valid(sp->proc.pad_id());
-	*unk = valid(sp->proc.unk_id());
+	*bos = *eos = *pad = *unk = -1;
+	guarded("specials", [&] {
+		*bos = valid(sp->proc.bos_id());
+		*eos = valid(sp->proc.eos_id());
+		*pad = valid(sp->proc.pad_id());
+		*unk = valid(sp->proc.unk_id());
+		return 0;
+	});
 }
 
 const char *seqc_spm_shim_id_to_piece(const seqc_spm *sp, int32_t id, size_t *len)
@@ -182,23 +186,29 @@ const char *seqc_spm_shim_id_to_piece(const seqc_spm *sp, int32_t id, size_t *le
 	if (id < 0 || id >= sp->size)
 		return seqc_error(SEQC_ERANGE, "piece: id %d is outside the vocabulary [0, %d)", id,
 				  sp->size), nullptr;
-	// A reference into the loaded model: no allocation, nothing to throw.
-	const std::string &p = sp->proc.IdToPiece(id);
-	*len = p.size();
-	return p.c_str();
+	// A reference into the loaded model, valid as long as it.
+	const char *piece = nullptr;
+	guarded("piece", [&] {
+		const std::string &p = sp->proc.IdToPiece(id);
+		*len = p.size();
+		piece = p.c_str();
+		return 0;
+	});
+	return piece;
 }
 
 seqc_spm_piece_type seqc_spm_shim_piece_type(const seqc_spm *sp, int32_t id)
 {
-	if (sp->proc.IsUnknown(id))
-		return SEQC_SPM_PIECE_UNKNOWN;
-	if (sp->proc.IsControl(id))
-		return SEQC_SPM_PIECE_CONTROL;
-	if (sp->proc.IsUnused(id))
-		return SEQC_SPM_PIECE_UNUSED;
-	if (sp->proc.IsByte(id))
-		return SEQC_SPM_PIECE_BYTE;
-	return SEQC_SPM_PIECE_NORMAL;
+	int type = SEQC_SPM_PIECE_NORMAL;
+	guarded("piece type", [&] {
+		type = sp->proc.IsUnknown(id)   ? SEQC_SPM_PIECE_UNKNOWN
+		       : sp->proc.IsControl(id) ? SEQC_SPM_PIECE_CONTROL
+		       : sp->proc.IsUnused(id)  ? SEQC_SPM_PIECE_UNUSED
+		       : sp->proc.IsByte(id)    ? SEQC_SPM_PIECE_BYTE
+						: SEQC_SPM_PIECE_NORMAL;
+		return 0;
+	});
+	return (seqc_spm_piece_type)type;
 }
 
 int32_t seqc_spm_shim_piece_to_id(const seqc_spm *sp, const char *piece, size_t len)
