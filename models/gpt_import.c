@@ -148,6 +148,7 @@ static int read_config(hf_info *in, json_t *o, size_t heads)
 	int rc;
 	if ((rc = agree(in, o, "vocab_size", in->c.vocab)) < 0 ||
 	    (rc = agree(in, o, "n_positions", in->c.context)) < 0 ||
+	    (rc = agree(in, o, "n_ctx", in->c.context)) < 0 ||
 	    (rc = agree(in, o, "n_embd", in->c.embed)) < 0 ||
 	    (rc = agree(in, o, "n_layer", in->c.layers)) < 0)
 		return rc;
