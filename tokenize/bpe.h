@@ -88,8 +88,9 @@ SEQC_API seqc_tok *seqc_bpe_load_mem(const char *encoder_json, size_t encoder_le
  * whole (either the old or the new one). */
 SEQC_API int seqc_bpe_save(const seqc_tok *t, const char *dir);
 
-/* The end of the pre-token that starts at text[pos] (pos < len, at the start
- * of a character of valid UTF-8): the next pos. */
+/* The end of the pre-token that starts at text[pos]: the next pos (len when
+ * pos >= len). pos should start a character of valid UTF-8; an invalid
+ * byte counts as one character of class "other". */
 SEQC_API size_t seqc_bpe_pretok_next(const char *text, size_t len, size_t pos);
 
 /* ---- training ---- */

@@ -82,6 +82,8 @@ size_t seqc_bpe_pretok_next(const char *text, size_t len, size_t pos)
 {
 	const uint8_t *s = (const uint8_t *)text;
 	size_t k, i = pos;
+	if (pos >= len)
+		return len;
 	if (s[pos] == '\'') {
 		size_t c = contraction(s, len, pos);
 		if (c)

@@ -3,6 +3,7 @@
  * the files and JSON form, malformed input, and the trainer. Tests that
  * need the shared data folder are left out (with a note) when it is
  * absent. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -853,6 +854,59 @@ START_TEST(test_detok_split_character)
 }
 END_TEST
 
+/* ---- threads ---- */
+
+typedef struct encode_job {
+	const char *text;
+	size_t len;
+	int32_t *ids;
+	size_t n;
+	int rc;
+} encode_job;
+
+static void *encode_thread(void *arg)
+{
+	encode_job *j = arg;
+	j->rc = seqc_tok_encode(gpt2, j->text, j->len, &j->ids, &j->n);
+	return NULL;
+}
+
+/* The tokenizer is read-only once made: threads encoding at once get
+ * what one thread gets. */
+START_TEST(test_concurrent_encode)
+{
+	blob text = read_blob(test_data_path("frankenstein.txt"));
+	ck_assert_ptr_nonnull(text.data);
+	size_t n;
+	int32_t *want = encode(gpt2, text.data, text.len, &n);
+	encode_job jobs[3];
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++) {
+		/* Each from a different start, so the threads work on different
+		 * words at the same moment. */
+		size_t skip = (size_t)i * 7;
+		jobs[i] = (encode_job){.text = text.data + skip, .len = text.len - skip};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, encode_thread, &jobs[i]), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	ck_assert_int_eq(jobs[0].rc, 0);
+	ck_assert_uint_eq(jobs[0].n, n);
+	ck_assert(memcmp(jobs[0].ids, want, n * sizeof *want) == 0);
+	for (int i = 1; i < 3; i++) {
+		size_t m;
+		int32_t *alone = encode(gpt2, jobs[i].text, jobs[i].len, &m);
+		ck_assert_int_eq(jobs[i].rc, 0);
+		ck_assert(jobs[i].n == m && memcmp(jobs[i].ids, alone, m * sizeof *alone) == 0);
+		free(alone);
+	}
+	for (int i = 0; i < 3; i++)
+		free(jobs[i].ids);
+	free(want);
+	free(text.data);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("bpe");
@@ -876,6 +930,7 @@ static Suite *suite(void)
 		tcase_add_test(tc, test_gpt2_json_roundtrip);
 		tcase_add_test(tc, test_long_pretoken);
 		tcase_add_test(tc, test_detok_split_character);
+		tcase_add_test(tc, test_concurrent_encode);
 		suite_add_tcase(s, tc);
 	}
 	return s;
