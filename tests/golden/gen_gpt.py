@@ -163,6 +163,23 @@ def write_safetensors(path, tensors):
             f.write(b)
 
 
+def check_attention():
+    """The attention above against torch.nn.MultiheadAttention with
+    identity projections and a causal mask: the reference must not carry a
+    bug of its own into the fixtures."""
+    gen = torch.Generator().manual_seed(5)
+    T = 5
+    qkv = torch.randn(2, T, 3 * C, generator=gen)
+    mha = torch.nn.MultiheadAttention(C, H, bias=False, batch_first=True)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.cat([torch.eye(C)] * 3))
+        mha.out_proj.weight.copy_(torch.eye(C))
+    future = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+    q, k, v = qkv.split(C, dim=2)
+    want, _ = mha(q, k, v, attn_mask=future, need_weights=False)
+    assert torch.allclose(attention(qkv, T), want, atol=1e-12), "reference attention is wrong"
+
+
 def main():
     cases = []
     bias_case, bias_params = make_case("bias", True, "tanh", 2, 6)
@@ -181,6 +198,7 @@ def main():
         json.dump({"generator": "gen_gpt.py", "torch": torch.__version__, "cases": cases,
                    "hf": {"file": "gpt_hf/model.safetensors", "case": "bias"}}, f)
         f.write("\n")
+    check_attention()
 
 
 if __name__ == "__main__":
