@@ -87,9 +87,73 @@ static head head_of(const attn_saved *s, size_t b, size_t h)
 		       .p = s->p + w, .d = s->pd + w };
 }
 
+/* Row loops, cloned for AVX2 with a baseline fallback chosen at load time
+ * (as the recurrent gate loops). Reductions keep LANES partial results: one
+ * accumulator is a serial chain under strict IEEE order, which the compiler
+ * may not vectorize; LANES independent ones it can. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#define ROW_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define ROW_CLONES
+#endif
+#define LANES 8
+
+static inline float lanes_sum(const float *part)
+{
+	float s = 0.0f;
+	for (int l = 0; l < LANES; l++)
+		s += part[l];
+	return s;
+}
+
+/* max of x[0, n), -inf when n == 0 */
+static inline float row_max(const float *x, size_t n)
+{
+	float part[LANES];
+	for (int l = 0; l < LANES; l++)
+		part[l] = -INFINITY;
+	size_t j = 0;
+	for (; j + LANES <= n; j += LANES)
+		for (int l = 0; l < LANES; l++)
+			part[l] = x[j + l] > part[l] ? x[j + l] : part[l];
+	for (; j < n; j++)
+		part[0] = x[j] > part[0] ? x[j] : part[0];
+	float m = part[0];
+	for (int l = 1; l < LANES; l++)
+		m = part[l] > m ? part[l] : m;
+	return m;
+}
+
+/* sum of x[0, n) */
+static inline float row_sum(const float *x, size_t n)
+{
+	float part[LANES] = { 0 };
+	size_t j = 0;
+	for (; j + LANES <= n; j += LANES)
+		for (int l = 0; l < LANES; l++)
+			part[l] += x[j + l];
+	for (; j < n; j++)
+		part[0] += x[j];
+	return lanes_sum(part);
+}
+
+/* sum of x[j] y[j] over [0, n) */
+static inline float row_dot(const float *x, const float *y, size_t n)
+{
+	float part[LANES] = { 0 };
+	size_t j = 0;
+	for (; j + LANES <= n; j += LANES)
+		for (int l = 0; l < LANES; l++)
+			part[l] += x[j + l] * y[j + l];
+	for (; j < n; j++)
+		part[0] += x[j] * y[j];
+	return lanes_sum(part);
+}
+
 /* softmax over row[0, n) in place after the additive mask and key padding;
  * row[n, Tk) = 0. A row with no visible key is all zeros. */
-static void softmax_row(float *row, size_t n, size_t Tk, const float *mask, const uint8_t *pad)
+ROW_CLONES static void softmax_row(float *row, size_t n, size_t Tk, const float *mask,
+				   const uint8_t *pad)
 {
 	if (mask)
 		for (size_t j = 0; j < n; j++)
@@ -97,24 +161,33 @@ static void softmax_row(float *row, size_t n, size_t Tk, const float *mask, cons
 	if (pad)
 		for (size_t j = 0; j < n; j++)
 			row[j] = pad[j] ? -INFINITY : row[j];
-	float max = -INFINITY;
-	for (size_t j = 0; j < n; j++)
-		max = row[j] > max ? row[j] : max;
+	float max = row_max(row, n);
 	if (max == -INFINITY) {
 		memset(row, 0, Tk * sizeof(float));
 		return;
 	}
-	float sum = 0.0f;
-	for (size_t j = 0; j < n; j++) {
-		/* masked entries exactly 0 (fast_exp clamps -inf to e^-87) */
-		float e = row[j] == -INFINITY ? 0.0f : seqc_fast_exp(row[j] - max);
-		row[j] = e;
-		sum += e;
-	}
-	float inv = 1.0f / sum;
+	/* masked entries exactly 0 (fast_exp clamps -inf to e^-87) */
+	for (size_t j = 0; j < n; j++)
+		row[j] = row[j] == -INFINITY ? 0.0f : seqc_fast_exp(row[j] - max);
+	float inv = 1.0f / row_sum(row, n);
 	for (size_t j = 0; j < n; j++)
 		row[j] *= inv;
 	memset(row + n, 0, (Tk - n) * sizeof(float));
+}
+
+/* One row of dS from dD (in dp, overwritten) over [0, nk):
+ * dP = dD * keep (keep = 1 / (1 - p) where the weight was kept, 0 where
+ * dropped; dD itself without dropout), dS = P (dP - sum(dP P)). */
+ROW_CLONES static void softmax_grad_row(float *dp, const float *pr, const float *dr, float keep,
+					size_t nk)
+{
+	if (dr)
+		/* entries with P = 0 drop out of dS whatever dD is */
+		for (size_t j = 0; j < nk; j++)
+			dp[j] = dr[j] != 0.0f ? dp[j] * keep : 0.0f;
+	float dot = row_dot(dp, pr, nk);
+	for (size_t j = 0; j < nk; j++)
+		dp[j] = pr[j] * (dp[j] - dot);
 }
 
 /* The forward of one (batch, head) pair; out is [B, Tq, C]. */
@@ -177,19 +250,9 @@ static void attn_head_backward(const attn_saved *s, size_t b, size_t h, const fl
 			continue;
 		seqc_gemm(false, true, m, nk, dh, 1.0f, dO + i0 * s->C, s->C, V, ldv, 0.0f, scratch,
 			  Tk);
-		for (size_t i = i0; i < i1; i++) {
-			float *dp = scratch + (i - i0) * Tk;
-			const float *pr = P + i * Tk, *dr = D + i * Tk;
-			if (D != P)
-				/* entries with P = 0 drop out of dS whatever dD is */
-				for (size_t j = 0; j < nk; j++)
-					dp[j] = dr[j] != 0.0f ? dp[j] * s->keep_scale : 0.0f;
-			float dot = 0.0f;
-			for (size_t j = 0; j < nk; j++)
-				dot += dp[j] * pr[j];
-			for (size_t j = 0; j < nk; j++)
-				dp[j] = pr[j] * (dp[j] - dot);
-		}
+		for (size_t i = i0; i < i1; i++)
+			softmax_grad_row(scratch + (i - i0) * Tk, P + i * Tk, D != P ? D + i * Tk : NULL,
+					 s->keep_scale, nk);
 		if (dQ)
 			seqc_gemm(false, false, m, dh, nk, s->scale, scratch, Tk, K, ldk, 1.0f,
 				  dQ + i0 * ldq, ldq);
