@@ -40,6 +40,27 @@ static int emit(seqc_detok *d, int32_t id, char *buf)
 	return 0;
 }
 
+/* Feeds tok to the model (one row), appended to the history hist[*n]. A
+ * model whose context is full (gpt) starts again on the last half of its
+ * context, then takes tok: generation slides past the context. */
+static int feed(seqc_model *m, seqc_graph *g, int32_t *hist, size_t *n, int32_t tok,
+		seqc_tensor **logits)
+{
+	hist[(*n)++] = tok;
+	int rc = seqc_model_step(m, g, &tok, logits);
+	if (rc != SEQC_ERANGE || !m->gpt)
+		return rc;
+	size_t keep = m->gpt->c.context / 2;
+	if ((rc = seqc_model_start(m, 1)) < 0)
+		return rc;
+	for (size_t i = *n - 1 - keep; i < *n; i++) {
+		seqc_graph_reset(g);
+		if ((rc = seqc_model_step(m, g, &hist[i], logits)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int cmd_sample(int argc, char **argv)
 {
 	const char *ckpt = NULL, *prime = "";
@@ -86,7 +107,8 @@ int cmd_sample(int argc, char **argv)
 	seqc_tok *tok = NULL;
 	seqc_detok *d = NULL;
 	seqc_graph *g = NULL;
-	int32_t *pids = NULL;
+	int32_t *pids = NULL, *hist = NULL;
+	size_t nhist = 0;
 	seqc_sampler s = { 0 };
 	int rc = EXIT_FAIL;
 	if (load_checkpoint(CMD, ckpt, &m, &tok) < 0)
@@ -107,10 +129,14 @@ int cmd_sample(int argc, char **argv)
 	char buf[SEQC_DETOK_MAX];
 	int32_t tokid = seqc_tok_bos(tok), eos = seqc_tok_eos(tok);
 	seqc_tensor *logits;
+	if (!(hist = malloc((np + len + 1) * sizeof *hist))) {
+		fprintf(stderr, "%s: out of memory\n", CMD);
+		goto done;
+	}
 	/* the prime: echo it, and run the model over bos and all its tokens */
 	for (size_t i = 0; i < np; i++) {
 		seqc_graph_reset(g);
-		if (seqc_model_step(m, g, &tokid, &logits) < 0 || emit(d, pids[i], buf) < 0) {
+		if (feed(m, g, hist, &nhist, tokid, &logits) < 0 || emit(d, pids[i], buf) < 0) {
 			fail(CMD);
 			goto done;
 		}
@@ -118,7 +144,7 @@ int cmd_sample(int argc, char **argv)
 	}
 	for (size_t i = 0; i < len; i++) {
 		seqc_graph_reset(g);
-		if (seqc_model_step(m, g, &tokid, &logits) < 0) {
+		if (feed(m, g, hist, &nhist, tokid, &logits) < 0) {
 			fail(CMD);
 			goto done;
 		}
@@ -140,6 +166,7 @@ int cmd_sample(int argc, char **argv)
 	fputc('\n', stdout);
 	rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 done:
+	free(hist);
 	free(pids);
 	seqc_sampler_free(&s);
 	seqc_graph_destroy(g);

@@ -1,4 +1,4 @@
-/* seqc train: a character-level language model on a text file. */
+/* seqc train: a language model (recurrent or GPT) on a text file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "models/gpt.h"
 #include "tokenize/char.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
@@ -18,21 +19,30 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: seqc train --data FILE --out DIR [options]\n"
 		"\n"
-		"Trains a character-level language model on FILE (UTF-8 text): the first 90%%\n"
-		"for training, the rest for validation. Writes DIR/model.safetensors (best by\n"
+		"Trains a language model on FILE (UTF-8 text), by default with a character\n"
+		"tokenizer built from FILE: the first 90%% of the tokens for training, the rest\n"
+		"for validation. Writes DIR/model.safetensors (best by\n"
 		"validation loss), DIR/last.safetensors with DIR/last.state.safetensors (to\n"
 		"--resume), DIR/log.jsonl and DIR/loss.svg. Progress goes to stderr.\n"
 		"\n"
 		"model:\n"
-		"  --arch rnn|rnn_relu|lstm|gru   recurrent cell (lstm)\n"
-		"  --layers L          recurrent layers (2)\n"
+		"  --arch rnn|rnn_relu|lstm|gru|gpt   recurrent cell, or a GPT decoder (lstm)\n"
+		"  --layers L          recurrent layers (2) or transformer blocks (gpt: 4)\n"
 		"  --hidden H          hidden size (256)\n"
-		"  --embed E           embedding size (= hidden)\n"
+		"  --embed E           embedding size (= hidden; gpt: the width, 128)\n"
 		"  --dropout P         dropout on embeddings, between layers, before the head (0)\n"
+		"gpt (nanoGPT's layout; its CPU recipe by default):\n"
+		"  --heads H           attention heads, dividing --embed (4)\n"
+		"  --context T         longest context, the training window (64)\n"
+		"  --no-bias           no biases in linear layers and layer norms\n"
+		"  --gelu tanh|exact   GELU form (tanh, as GPT-2)\n"
+		"  (gpt defaults: --batch 12, --optim adamw:wd=0.1,beta2=0.99, --lr 1e-3, --clip 1)\n"
 		"  --tie               tie the output layer to the embedding (needs embed = hidden)\n"
 		"  --orthogonal        orthogonal recurrent weights\n"
 		"  --forget-bias       LSTM forget-gate bias 1\n"
 		"tokenizer:\n"
+		"  --tokenizer SPEC    use this tokenizer instead of building one: gpt2:DIR,\n"
+		"                      bpe:DIR, spm:FILE.model, char:FILE.json or a checkpoint\n"
 		"  --norm none|nfc|nfkc  Unicode normalization (nfc)\n"
 		"  --graphemes         one token per grapheme cluster instead of per code point\n"
 		"  --max-vocab N       keep the N - 4 most frequent characters, others <unk> (no cap)\n"
@@ -109,11 +119,13 @@ static void on_progress(const seqc_train_progress *p, void *vctx)
 int cmd_train(int argc, char **argv)
 {
 	const char *data = NULL, *out = NULL, *arch = NULL, *optim = "adam", *sched = "constant";
-	const char *norm = "nfc";
-	size_t layers = 2, hidden = 256, embed = 0, max_vocab = 0;
-	double dropout = 0, lr = 2e-3, split = 0.9, minutes = 0;
+	const char *norm = "nfc", *tok_spec = NULL;
+	size_t layers = 0, hidden = 256, embed = 0, max_vocab = 0, heads = 4, context = 64;
+	double dropout = 0, lr = 0, split = 0.9, minutes = 0, clip = -1;
 	bool tie = false, orth = false, forget = false, graphemes = false, replace = false;
-	bool arch_flags = false;
+	bool arch_flags = false, char_flags = false, bias = true, optim_set = false, batch_set = false;
+	bool bptt_set = false;
+	seqc_gelu_kind gelu = SEQC_GELU_TANH;
 	seqc_train_config tc = seqc_train_defaults();
 	args a = { argc, argv, 0, CMD };
 	for (a.i = 0; a.i < argc; a.i++) {
@@ -132,14 +144,15 @@ int cmd_train(int argc, char **argv)
 		} else if (arg_is(&a, "--arch", &v)) {
 			if (!v)
 				return EXIT_USAGE;
-			if (seqc_cell_parse(v) < 0) {
-				fprintf(stderr, "%s: --arch must be rnn, rnn_relu, lstm or gru, got '%s'\n", CMD, v);
+			if (strcmp(v, "gpt") && seqc_cell_parse(v) < 0) {
+				fprintf(stderr, "%s: --arch must be rnn, rnn_relu, lstm, gru or gpt, got '%s'\n",
+					CMD, v);
 				return EXIT_USAGE;
 			}
 			arch = v;
 			arch_flags = true;
 		} else if (arg_is(&a, "--layers", &v)) {
-			if (parse_size(CMD, "--layers", v, 1, SEQC_RNN_MAX_LAYERS, &layers) < 0)
+			if (parse_size(CMD, "--layers", v, 1, SEQC_GPT_MAX_LAYERS, &layers) < 0)
 				return EXIT_USAGE;
 			arch_flags = true;
 		} else if (arg_is(&a, "--hidden", &v)) {
@@ -152,6 +165,30 @@ int cmd_train(int argc, char **argv)
 			arch_flags = true;
 		} else if (arg_is(&a, "--dropout", &v)) {
 			if (parse_real(CMD, "--dropout", v, 0, 0.99, &dropout) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_is(&a, "--heads", &v)) {
+			if (parse_size(CMD, "--heads", v, 1, 1 << 12, &heads) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_is(&a, "--context", &v)) {
+			if (parse_size(CMD, "--context", v, 1, 1 << 20, &context) < 0)
+				return EXIT_USAGE;
+			arch_flags = true;
+		} else if (arg_flag(&a, "--no-bias")) {
+			bias = false;
+			arch_flags = true;
+		} else if (arg_is(&a, "--gelu", &v)) {
+			if (!v)
+				return EXIT_USAGE;
+			if (strcmp(v, "tanh") && strcmp(v, "exact")) {
+				fprintf(stderr, "%s: --gelu must be tanh or exact, got '%s'\n", CMD, v);
+				return EXIT_USAGE;
+			}
+			gelu = strcmp(v, "tanh") ? SEQC_GELU_EXACT : SEQC_GELU_TANH;
+			arch_flags = true;
+		} else if (arg_is(&a, "--tokenizer", &v)) {
+			if (!(tok_spec = v))
 				return EXIT_USAGE;
 			arch_flags = true;
 		} else if (arg_flag(&a, "--tie")) {
@@ -169,13 +206,13 @@ int cmd_train(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			norm = v;
-			arch_flags = true;
+			arch_flags = char_flags = true;
 		} else if (arg_flag(&a, "--graphemes")) {
-			graphemes = arch_flags = true;
+			graphemes = arch_flags = char_flags = true;
 		} else if (arg_is(&a, "--max-vocab", &v)) {
 			if (parse_size(CMD, "--max-vocab", v, 5, 1 << 22, &max_vocab) < 0)
 				return EXIT_USAGE;
-			arch_flags = true;
+			arch_flags = char_flags = true;
 		} else if (arg_flag(&a, "--replace-invalid")) {
 			replace = arch_flags = true;
 		} else if (arg_is(&a, "--steps", &v)) {
@@ -189,6 +226,7 @@ int cmd_train(int argc, char **argv)
 		} else if (arg_is(&a, "--batch", &v)) {
 			if (parse_size(CMD, "--batch", v, 1, 100000, &tc.batch) < 0)
 				return EXIT_USAGE;
+			batch_set = true;
 		} else if (arg_is(&a, "--bptt", &v)) {
 			if (!v)
 				return EXIT_USAGE;
@@ -201,19 +239,20 @@ int cmd_train(int argc, char **argv)
 				return EXIT_USAGE;
 			if (!colon)
 				tc.k2 = tc.k1;
+			bptt_set = true;
 		} else if (arg_is(&a, "--optim", &v)) {
 			if (!(optim = v))
 				return EXIT_USAGE;
+			optim_set = true;
 		} else if (arg_is(&a, "--lr", &v)) {
-			if (parse_real(CMD, "--lr", v, 0, 1e3, &lr) < 0)
+			if (parse_real(CMD, "--lr", v, 1e-12, 1e3, &lr) < 0)
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--schedule", &v)) {
 			if (!(sched = v))
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--clip", &v)) {
-			if (parse_real(CMD, "--clip", v, 0, 1e9, &d) < 0)
+			if (parse_real(CMD, "--clip", v, 0, 1e9, &clip) < 0)
 				return EXIT_USAGE;
-			tc.clip_norm = (float)d;
 		} else if (arg_is(&a, "--clip-value", &v)) {
 			if (parse_real(CMD, "--clip-value", v, 0, 1e9, &d) < 0)
 				return EXIT_USAGE;
@@ -263,36 +302,99 @@ int cmd_train(int argc, char **argv)
 				"tokenizer flags\n", CMD, out);
 		return EXIT_USAGE;
 	}
-	if (seqc_optim_parse(optim, &tc.optim) < 0) {
-		fprintf(stderr, "%s: --optim: %s\n", CMD, seqc_errmsg());
+	if (tok_spec && char_flags) {
+		fprintf(stderr, "%s: --norm, --graphemes and --max-vocab shape the character tokenizer "
+				"built from --data: drop them with --tokenizer\n", CMD);
 		return EXIT_USAGE;
 	}
-	if (seqc_sched_parse(sched, &tc.sched) < 0) {
-		fprintf(stderr, "%s: --schedule: %s\n", CMD, seqc_errmsg());
-		return EXIT_USAGE;
-	}
-	if (!strstr(optim, "lr="))
-		tc.optim.lr = (float)lr;
-	tc.out_dir = out;
-
 	char *text = NULL;
 	size_t len;
 	seqc_tok *tok = NULL;
 	seqc_model *m = NULL;
 	int32_t *ids = NULL;
 	int rc = EXIT_FAIL;
+	if (tc.resume) {
+		/* the model decides the defaults of the flags below */
+		char path[4096];
+		snprintf(path, sizeof path, "%s/last.safetensors", out);
+		if (load_checkpoint(CMD, path, &m, &tok) < 0)
+			goto done;
+	}
+	bool gpt = m ? m->gpt != NULL : arch && !strcmp(arch, "gpt");
+	if (m && m->gpt)
+		context = m->gpt->c.context;
+	if (gpt) {
+		/* nanoGPT's CPU recipe for Tiny Shakespeare where no flag says otherwise */
+		if (!optim_set)
+			optim = "adamw:wd=0.1,beta2=0.99";
+		if (!lr)
+			lr = 1e-3;
+		if (clip < 0)
+			clip = 1;
+		if (!batch_set)
+			tc.batch = 12;
+		if (bptt_set && (tc.k1 != tc.k2 || tc.k1 > context)) {
+			fprintf(stderr, "%s: --arch gpt trains on windows of --context tokens: --bptt %zu%s is "
+					"not one length of at most %zu\n", CMD, tc.k1,
+					tc.k1 != tc.k2 ? ":K2" : "", context);
+			rc = EXIT_USAGE;
+			goto done;
+		}
+		if (!bptt_set)
+			tc.k1 = tc.k2 = context;
+		if (!layers)
+			layers = 4;
+		if (!embed)
+			embed = 128;
+	} else if (layers > SEQC_RNN_MAX_LAYERS) {
+		fprintf(stderr, "%s: --layers needs an integer in [1, %d] for recurrent models, got %zu\n",
+			CMD, SEQC_RNN_MAX_LAYERS, layers);
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (!layers)
+		layers = 2;
+	if (!lr)
+		lr = 2e-3;
+	if (clip >= 0)
+		tc.clip_norm = (float)clip;
+	if (seqc_optim_parse(optim, &tc.optim) < 0) {
+		fprintf(stderr, "%s: --optim: %s\n", CMD, seqc_errmsg());
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (seqc_sched_parse(sched, &tc.sched) < 0) {
+		fprintf(stderr, "%s: --schedule: %s\n", CMD, seqc_errmsg());
+		rc = EXIT_USAGE;
+		goto done;
+	}
+	if (!strstr(optim, "lr="))
+		tc.optim.lr = (float)lr;
+	tc.out_dir = out;
+
+	rc = EXIT_FAIL;
 	if (read_all(CMD, data, &text, &len) < 0)
 		goto done;
 	if (len == 0) {
 		fprintf(stderr, "%s: %s is empty: nothing to train on\n", CMD, data);
 		goto done;
 	}
-	if (tc.resume) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/last.safetensors", out);
-		if (load_checkpoint(CMD, path, &m, &tok) < 0)
+	/* a resumed run has its model and tokenizer already */
+	if (!tok && tok_spec) {
+		if (!(tok = seqc_tok_open(tok_spec))) {
+			fail(CMD);
 			goto done;
-	} else {
+		}
+		if (replace) {
+			char *clean = seqc_utf8_sanitize(text, len, &len);
+			if (!clean) {
+				fail(CMD);
+				goto done;
+			}
+			free(text);
+			text = clean;
+		}
+	} else if (!tok) {
 		seqc_char_opts co = seqc_char_defaults();
 		seqc_norm_from_name(norm, &co.norm);
 		co.graphemes = graphemes;
@@ -316,7 +418,26 @@ int cmd_train(int argc, char **argv)
 		fail(CMD);
 		goto done;
 	}
-	if (!m) {
+	if (!m && gpt) {
+		seqc_gpt_config gc = seqc_gpt_config_defaults();
+		gc.vocab = seqc_tok_vocab_size(tok);
+		gc.context = context;
+		gc.layers = layers;
+		gc.heads = heads;
+		gc.embed = embed;
+		gc.dropout = (float)dropout;
+		gc.bias = bias;
+		gc.gelu = gelu;
+		seqc_rng rng;
+		seqc_rng_seed(&rng, tc.seed, SEQC_STREAM_INIT);
+		char *cj = seqc_gpt_config_to_json(&gc);
+		m = cj ? seqc_model_from_config(cj, &rng) : NULL;
+		free(cj);
+		if (!m) {
+			fail(CMD);
+			goto done;
+		}
+	} else if (!m) {
 		seqc_rnnlm_config mc = {
 			.cell = (seqc_cell_kind)seqc_cell_parse(arch ? arch : "lstm"),
 			.vocab = seqc_tok_vocab_size(tok), .embed = embed ? embed : hidden,

@@ -14,16 +14,17 @@ static void usage(FILE *out)
 		"Sequence models (RNN, LSTM, GRU, Transformer) on the CPU.\n"
 		"\n"
 		"commands:\n"
-		"  train       train a character-level language model on a text file\n"
+		"  train       train a language model (RNN, LSTM, GRU or GPT) on a text file\n"
 		"  sample      generate text from a trained model\n"
 		"  score       log-probability, perplexity and bits per character of a text\n"
+		"  tokenize    text to token ids (GPT-2 BPE, our BPE, SentencePiece, characters)\n"
+		"  detokenize  token ids to text\n"
+		"  tokenizer   train a BPE, SentencePiece or character tokenizer on a corpus\n"
 		"  demo        train a small MLP on a toy problem with the core engine\n"
 		"  --version   print the version\n"
 		"  --help      print this help\n"
 		"\n"
 		"commands to come (see README.md, 'What works today'):\n"
-		"  tokenize    text to token ids;  detokenize: ids to text\n"
-		"  tokenizer   train a BPE or SentencePiece tokenizer\n"
 		"  translate   translate with a seq2seq model\n"
 		"  bleu        corpus BLEU and chrF of hypotheses against references\n"
 		"\n"
@@ -54,6 +55,9 @@ int main(int argc, char **argv)
 		{ "train", cmd_train },
 		{ "sample", cmd_sample },
 		{ "score", cmd_score },
+		{ "tokenize", cmd_tokenize },
+		{ "detokenize", cmd_detokenize },
+		{ "tokenizer", cmd_tokenizer },
 		{ "demo", cmd_demo },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

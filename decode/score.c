@@ -8,6 +8,49 @@
 /* Chunks of this many positions, the state carried between them. */
 #define SCORE_CHUNK 256
 
+/* An attention model sees at most its context: windows of ctx inputs
+ * that advance by ctx / 2 (the first scores all its positions, every later
+ * one only its second half), so every token after the first window is
+ * scored with at least ctx / 2 tokens of context. */
+static int score_windows(seqc_gpt *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs)
+{
+	size_t ctx = m->c.context, V = m->c.vocab, stride = ctx > 1 ? ctx / 2 : 1;
+	int32_t *in = malloc(ctx * sizeof *in);
+	seqc_graph *g = seqc_graph_create(0);
+	int rc = 0;
+	if (!in || !g) {
+		rc = seqc_error(SEQC_ENOMEM, "score: cannot allocate");
+		goto done;
+	}
+	seqc_graph_set_grad(g, false);
+	seqc_graph_set_training(g, false);
+	/* input position i is bos for i = 0, else ids[i - 1]; it predicts ids[i] */
+	for (size_t scored = 0; scored < n;) {
+		size_t end = scored + (scored ? stride : ctx);
+		if (end > n)
+			end = n;
+		size_t start = end > ctx ? end - ctx : 0, T = end - start;
+		for (size_t t = 0; t < T; t++)
+			in[t] = start + t == 0 ? bos : ids[start + t - 1];
+		seqc_ids x = seqc_ids_view2(in, 1, T);
+		seqc_graph_reset(g);
+		seqc_tensor *logits, *lp;
+		if ((rc = seqc_gpt_logits(g, m, &x, NULL, &logits)) < 0)
+			goto done;
+		if (!(lp = seqc_log_softmax(g, logits))) {
+			rc = seqc_errcode();
+			goto done;
+		}
+		for (size_t i = scored; i < end; i++)
+			logprobs[i] = lp->val[(i - start) * V + (size_t)ids[i]];
+		scored = end;
+	}
+done:
+	seqc_graph_destroy(g);
+	free(in);
+	return rc;
+}
+
 int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs)
 {
 	if (!n)
@@ -18,6 +61,8 @@ int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *
 		if (ids[i] < 0 || (size_t)ids[i] >= m->vocab)
 			return seqc_error(SEQC_ERANGE, "score: id %d at position %zu is outside [0, %zu)",
 					  ids[i], i, m->vocab);
+	if (m->gpt)
+		return score_windows(m->gpt, ids, n, bos, logprobs);
 	seqc_rnnlm *r = m->rnnlm;
 	size_t L = r->c.layers, H = r->c.hidden, V = m->vocab;
 	bool lstm = r->c.cell == SEQC_CELL_LSTM;

@@ -10,7 +10,13 @@
 
 /* logprobs[i] = log p(ids[i] | bos, ids[0..i)) for i < n: the sequence is
  * preceded by bos and every token is scored, the first from the state after
- * bos. Ids must be in [0, V). logprobs is caller storage [n]. */
+ * bos. Ids must be in [0, V). logprobs is caller storage [n].
+ *
+ * Recurrent models carry their state through the whole sequence. An
+ * attention model (gpt) with a context of N positions scores a longer
+ * sequence in windows of N that advance by N / 2: each token after the
+ * first N is scored with at least N / 2 tokens before it (the sliding
+ * window evaluation of Hugging Face's perplexity guide). */
 SEQC_API int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs);
 
 #endif

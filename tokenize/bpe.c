@@ -853,32 +853,6 @@ seqc_tok *seqc_bpe_load(const char *dir)
 	return seqc_bpe_load_opts(dir, NULL);
 }
 
-/* Writes data to path through a temporary file beside it ("path.tmp.PID"):
- * synced, then renamed over path. */
-static int write_replace(const char *path, const char *data, size_t len)
-{
-	size_t plen = strlen(path) + 32;
-	char *tmp = malloc(plen);
-	if (!tmp)
-		return seqc_error(SEQC_ENOMEM, "%s: cannot allocate a file name", path);
-	snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "wb");
-	int rc = 0;
-	if (!f)
-		rc = seqc_error(SEQC_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-	else if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = seqc_error(SEQC_EIO, "%s: cannot write: %s", tmp, strerror(errno));
-	if (f && fclose(f) != 0 && rc == 0)
-		rc = seqc_error(SEQC_EIO, "%s: cannot close: %s", tmp, strerror(errno));
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = seqc_error(SEQC_EIO, "%s: cannot rename %s over it: %s", path, tmp,
-				strerror(errno));
-	if (rc < 0 && f)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
 /* The merges file text: header and one line a merge. */
 static char *merges_text(const seqc_bpe *t, size_t *len)
 {
@@ -940,9 +914,9 @@ int seqc_bpe_save(const seqc_tok *base, const char *dir)
 	char *enc_path = join(dir, "encoder.json"), *merge_path = join(dir, "vocab.bpe");
 	int rc = !enc || !mer || !enc_path || !merge_path ? seqc_errcode() : 0;
 	if (rc == 0)
-		rc = write_replace(enc_path, enc, elen);
+		rc = seqc_write_file_atomic(enc_path, enc, elen);
 	if (rc == 0)
-		rc = write_replace(merge_path, mer, mlen);
+		rc = seqc_write_file_atomic(merge_path, mer, mlen);
 	free(enc);
 	free(mer);
 	free(enc_path);

@@ -453,6 +453,20 @@ int seqc_spm_model_bytes(const seqc_tok *base, char **data, size_t *len)
 	return t ? seqc_spm_shim_model_bytes(t->sp, data, len) : SEQC_EINVAL;
 }
 
+int seqc_spm_save(const seqc_tok *t, const char *path)
+{
+	char *data;
+	size_t len;
+	if (!path)
+		return seqc_error(SEQC_EINVAL, "spm save: the path is NULL");
+	int rc = seqc_spm_model_bytes(t, &data, &len);
+	if (rc < 0)
+		return rc;
+	rc = seqc_write_file_atomic(path, data, len);
+	free(data);
+	return rc;
+}
+
 /* ---- training ---- */
 
 static const char *const type_names[] = {"unigram", "bpe"};

@@ -27,9 +27,10 @@
  * "the"), while the stream keeps it (" the"): strip one leading space, or
  * use seqc_spm_decode; (2) unk is a special id, hidden (or shown as
  * "<unk>" with seqc_detok_show_special), where DecodeIds writes " ⁇ ";
- * (3) bytes that do not form UTF-8 become U+FFFD one maximal ill-formed
- * subpart at a time (DecodeIds does the same, per byte run). seqc_spm_decode
- * is DecodeIds itself.
+ * (3) byte pieces that do not form UTF-8 become one U+FFFD per maximal
+ * ill-formed subpart (Unicode's recommended practice), where DecodeIds
+ * writes one per byte: <0xE2> <0x82> (a cut "€") gives one U+FFFD here,
+ * two there. seqc_spm_decode is DecodeIds itself.
  *
  * JSON form (seqc_tok_to_json), for checkpoints, which then need no other
  * file:
@@ -95,6 +96,11 @@ SEQC_API int seqc_spm_decode(const seqc_tok *t, const int32_t *ids, size_t n, ch
 /* The model as .model file bytes, a new buffer *data of *len bytes (free
  * with free): what seqc_spm_load_mem takes and spm_encode --model reads. */
 SEQC_API int seqc_spm_model_bytes(const seqc_tok *t, char **data, size_t *len);
+
+/* Writes the model's .model bytes to path atomically (a temporary file
+ * beside it, synced, renamed over path): spm_encode and every
+ * SentencePiece library read it. */
+SEQC_API int seqc_spm_save(const seqc_tok *t, const char *path);
 
 /* ---- training ---- */
 

@@ -76,6 +76,12 @@ seqc_tok *seqc_tok_spm_from_json(const json_t *obj, const char *what);
  * text before normalizing the pieces. Exposed for tests. */
 bool seqc_char_inert(uint32_t c, seqc_norm norm);
 
+/* Writes data[0..len) to path atomically: a new file beside it (O_EXCL,
+ * never someone else's), written, synced, then renamed over path, so a
+ * failure leaves any previous file intact. Negative code with a message
+ * naming the file. */
+int seqc_write_file_atomic(const char *path, const char *data, size_t len);
+
 /* ---- UTF-8 (Unicode 15, chapter 3, table 3-7 well-formed sequences) ---- */
 
 /* Decodes the sequence at s[0..n), n >= 1. Returns its length 1..4 with *cp

@@ -393,8 +393,7 @@ cleanup:
 	return t;
 }
 
-/* Writes data to a new file beside path, syncs and renames it over path. */
-static int write_atomic(const char *path, const char *data, size_t len)
+int seqc_write_file_atomic(const char *path, const char *data, size_t len)
 {
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 64);
@@ -451,7 +450,7 @@ int seqc_tok_save_json_file(const seqc_tok *t, const char *path)
 	if (rc < 0)
 		return rc;
 	text[len] = '\n'; /* replaces the NUL: files end with a newline */
-	rc = write_atomic(path, text, len + 1);
+	rc = seqc_write_file_atomic(path, text, len + 1);
 	free(text);
 	return rc;
 }

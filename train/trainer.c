@@ -33,10 +33,18 @@ static double now(void)
 	return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* The recurrent state of a model for B rows: [L, B, H] h and c. */
+/* Recurrent models carry their state from one window to the next;
+ * attention models (gpt) start every window afresh. */
+static bool recurrent(const seqc_model *m)
+{
+	return m->rnnlm != NULL;
+}
+
+/* The carried state of a model for B rows: [L, B, H] h and c (none for
+ * attention models). */
 static size_t state_numel(const seqc_model *m, size_t B)
 {
-	return m->rnnlm->c.layers * B * m->rnnlm->c.hidden;
+	return recurrent(m) ? m->rnnlm->c.layers * B * m->rnnlm->c.hidden : 0;
 }
 
 seqc_train_memory seqc_train_estimate(const seqc_model *m, const seqc_train_config *c,
@@ -65,6 +73,8 @@ static int lm_chunk(seqc_graph *g, seqc_model *m, const seqc_ids *in, const seqc
 		    float *h, float *c, size_t scored, bool keep_state, seqc_rng *rng,
 		    seqc_tensor **loss_out)
 {
+	if (!recurrent(m))
+		return seqc_model_loss(g, m, in, tg, rng, loss_out);
 	seqc_rnnlm *r = m->rnnlm;
 	size_t L = r->c.layers, B = in->shape[0], H = r->c.hidden;
 	size_t ss[3] = { L, B, H };
@@ -97,7 +107,7 @@ int seqc_eval_lm(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, size_
 	int rc = seqc_lm_streams_init(&s, ids, n, B, bos);
 	if (rc < 0)
 		return rc;
-	size_t ns = state_numel(m, B);
+	size_t ns = state_numel(m, B) + 1; /* + 1: never a zero-size allocation */
 	float *h = calloc(ns, sizeof *h), *c = calloc(ns, sizeof *c);
 	int32_t *in = malloc(B * T * sizeof *in), *tg = malloc(B * T * sizeof *tg);
 	seqc_graph *g = seqc_graph_create(0);
@@ -187,11 +197,13 @@ static int save_state(const char *path, const run_state *s, const seqc_train_con
 					       .shape = { seqc_optim_numel(o) }, .numel = seqc_optim_numel(o),
 					       .data = (float *)seqc_optim_state_data(o, i) };
 	}
-	size_t L = m->rnnlm->c.layers, B = c->batch, H = m->rnnlm->c.hidden;
-	t[count++] = (seqc_st_tensor){ .name = "carry.h", .ndim = 3, .shape = { L, B, H },
-				       .numel = L * B * H, .data = (float *)h };
-	t[count++] = (seqc_st_tensor){ .name = "carry.c", .ndim = 3, .shape = { L, B, H },
-				       .numel = L * B * H, .data = (float *)cst };
+	if (recurrent(m)) {
+		size_t L = m->rnnlm->c.layers, B = c->batch, H = m->rnnlm->c.hidden;
+		t[count++] = (seqc_st_tensor){ .name = "carry.h", .ndim = 3, .shape = { L, B, H },
+					       .numel = L * B * H, .data = (float *)h };
+		t[count++] = (seqc_st_tensor){ .name = "carry.c", .ndim = 3, .shape = { L, B, H },
+					       .numel = L * B * H, .data = (float *)cst };
+	}
 	json_t *js = state_json(s, c, seqc_optim_steps(o));
 	char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
 	json_decref(js);
@@ -302,6 +314,8 @@ static int load_state(const char *path, run_state *s, const seqc_train_config *c
 	if ((rc = seqc_optim_set_steps(o, optim_steps)) < 0)
 		goto done;
 	size_t ns = state_numel(m, c->batch);
+	if (!recurrent(m))
+		goto done;
 	const seqc_st_tensor *th = seqc_st_find(st, "carry.h"), *tc = seqc_st_find(st, "carry.c");
 	if (!th || !tc || th->numel != ns || tc->numel != ns) {
 		rc = seqc_error(SEQC_EFORMAT, "%s: carried state missing or not [layers, batch, hidden]", path);
@@ -353,18 +367,26 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 		   seqc_tensor *c0, seqc_tensor **sum, size_t *scored, seqc_tensor **hn,
 		   seqc_tensor **cn)
 {
-	seqc_rnnlm *r = t->m->rnnlm;
-	size_t B = t->c->batch, L = r->c.layers, H = r->c.hidden;
-	bool lstm = r->c.cell == SEQC_CELL_LSTM;
+	size_t B = t->c->batch;
 	*scored = seqc_lm_window(&t->train, start, len, first_target, t->in, t->tg);
 	seqc_ids ids_in = seqc_ids_view2(t->in, B, len), ids_tg = seqc_ids_view2(t->tg, B, len);
+	seqc_tensor *mean;
+	int rc;
+	if (!recurrent(t->m)) {
+		if ((rc = seqc_model_loss(t->g, t->m, &ids_in, &ids_tg, &t->s.dropout, &mean)) < 0)
+			return rc;
+		*sum = seqc_scale(t->g, mean, (float)*scored);
+		return *sum ? 0 : seqc_errcode();
+	}
+	seqc_rnnlm *r = t->m->rnnlm;
+	size_t L = r->c.layers, H = r->c.hidden;
+	bool lstm = r->c.cell == SEQC_CELL_LSTM;
 	size_t ss[3] = { L, B, H };
 	if (!h0) {
 		h0 = seqc_graph_input(t->g, 3, ss, t->h);
 		c0 = lstm ? seqc_graph_input(t->g, 3, ss, t->cst) : NULL;
 	}
-	seqc_tensor *mean;
-	int rc = seqc_rnnlm_loss(t->g, r, &ids_in, &ids_tg, h0, c0, &t->s.dropout, &mean, hn, cn);
+	rc = seqc_rnnlm_loss(t->g, r, &ids_in, &ids_tg, h0, c0, &t->s.dropout, &mean, hn, cn);
 	if (rc < 0)
 		return rc;
 	*sum = seqc_scale(t->g, mean, (float)*scored);
@@ -388,10 +410,15 @@ static int update(trainer *t, double *loss, double *grad_norm, size_t *scored_ou
 	seqc_params_zero_grad(t->m->params);
 	seqc_tensor *total = NULL, *hn, *cn;
 	size_t scored = 0, n;
-	bool lstm = t->m->rnnlm->c.cell == SEQC_CELL_LSTM;
+	bool lstm = recurrent(t->m) && t->m->rnnlm->c.cell == SEQC_CELL_LSTM;
 	size_t ns = state_numel(t->m, B);
 	int rc;
-	if (k2 >= k1) {
+	if (!recurrent(t->m)) {
+		/* a fresh window [p, end) of every stream, all of it scored */
+		if ((rc = segment(t, p, end - p, p, NULL, NULL, &total, &scored, &hn, &cn)) < 0)
+			return rc;
+		t->s.carry_pos = end;
+	} else if (k2 >= k1) {
 		/* [carry_pos, mid) then [mid, end); the next window starts at mid */
 		size_t mid = end + k1 > k2 ? end + k1 - k2 : 0;
 		if (mid < t->s.carry_pos)
@@ -485,7 +512,9 @@ static int evaluate(trainer *t, const int32_t *val, size_t n_val, int32_t bos, b
 		    seqc_train_progress *pr)
 {
 	double vl;
-	int rc = seqc_eval_lm(t->m, val, n_val, bos, t->c->batch, t->c->eval_chunk, &vl);
+	/* attention models see at most a window of context */
+	size_t chunk = recurrent(t->m) ? t->c->eval_chunk : t->c->k1;
+	int rc = seqc_eval_lm(t->m, val, n_val, bos, t->c->batch, chunk, &vl);
 	if (rc < 0)
 		return rc;
 	/* a diverged model: stop before saving it or logging a number JSON
@@ -562,8 +591,11 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	int rc = check_config(c);
 	if (rc < 0)
 		return rc;
-	if (!m->rnnlm)
-		return seqc_error(SEQC_EUNSUPPORTED, "train: arch %s has no LM trainer yet", m->arch);
+	if (!m->rnnlm && !m->gpt)
+		return seqc_error(SEQC_EUNSUPPORTED, "train: arch %s is not a language model", m->arch);
+	if (!recurrent(m) && c->k1 != c->k2)
+		return seqc_error(SEQC_EINVAL, "train: a split bptt %zu:%zu is for recurrent models; "
+				  "%s trains on windows of one length", c->k1, c->k2, m->arch);
 	if (mkdir(c->out_dir, 0777) < 0 && errno != EEXIST)
 		return seqc_error(SEQC_EIO, "%s: cannot create the folder: %s", c->out_dir, strerror(errno));
 	t.path_best = path_in(c->out_dir, "model.safetensors");
@@ -571,7 +603,7 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	t.path_state = path_in(c->out_dir, "last.state.safetensors");
 	t.path_log = path_in(c->out_dir, "log.jsonl");
 	t.path_svg = path_in(c->out_dir, "loss.svg");
-	size_t B = c->batch, window = c->k1 > c->k2 ? c->k1 : c->k2, ns = state_numel(m, B);
+	size_t B = c->batch, window = c->k1 > c->k2 ? c->k1 : c->k2, ns = state_numel(m, B) + 1;
 	t.h = calloc(ns, sizeof(float));
 	t.cst = calloc(ns, sizeof(float));
 	t.h_mid = calloc(ns, sizeof(float));
