@@ -817,6 +817,16 @@ START_TEST(test_train_byte_fallback)
 	ck_assert_int_eq(seqc_tok_decode(t, &lone, 1, &text, &len), 0);
 	ck_assert_str_eq(text, "\xef\xbf\xbd");
 	free(text);
+	/* A cut "€" then "A": one U+FFFD for the maximal subpart E2 82 in
+	 * the stream, one per byte in DecodeIds (spm.h, difference 3). */
+	int32_t cut[] = {seqc_tok_id(t, "<0xE2>", 6), seqc_tok_id(t, "<0x82>", 6),
+			 seqc_tok_id(t, "<0x41>", 6)};
+	ck_assert_int_eq(seqc_tok_decode(t, cut, 3, &text, &len), 0);
+	ck_assert_str_eq(text, "\xef\xbf\xbd" "A");
+	free(text);
+	ck_assert_int_eq(seqc_spm_decode(t, cut, 3, &text, &len), 0);
+	ck_assert_str_eq(text, "\xef\xbf\xbd\xef\xbf\xbd" "A");
+	free(text);
 	free(ids);
 	seqc_tok_destroy(t);
 }
