@@ -65,9 +65,10 @@ SEQC_API bool seqc_tok_is_spm(const seqc_tok *t);
  * nbest best encodings (nbest > 1; 1 is the best one) or from all of them
  * (nbest < 0), each with probability proportional to P(encoding)^alpha, so
  * alpha 0 is uniform and large alpha the best; BPE models drop each merge
- * with probability alpha in [0, 1] (BPE-dropout; nbest is ignored). The
+ * with probability alpha (BPE-dropout: 0 is the best encoding, 1 or more
+ * leaves single characters; nbest is ignored). The
  * same seed gives the same encoding, on any thread; vary it per sentence.
- * SEQC_EINVAL for nbest 0, alpha negative or not finite (above 1 for BPE),
+ * SEQC_EINVAL for nbest 0, alpha negative or not finite,
  * a tokenizer of another kind; SEQC_EUTF8 as for seqc_tok_encode. */
 SEQC_API int seqc_spm_encode_sample(const seqc_tok *t, const char *text, size_t len, int nbest,
 				    float alpha, uint64_t seed, int32_t **ids, size_t *n);

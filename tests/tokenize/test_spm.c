@@ -440,6 +440,22 @@ START_TEST(test_sampling_seeds_differ)
 	free(a);
 	free(best);
 	seqc_tok_destroy(t);
+	/* BPE-dropout: alpha 0 is the best encoding, 1 drops every merge. */
+	t = load(BPE);
+	best = encode(t, s, strlen(s), &nb);
+	a = sample(t, s, -1, 0.0f, 3, &n0);
+	ck_assert(same_ids(a, n0, best, nb));
+	free(a);
+	a = sample(t, s, -1, 1.0f, 3, &n0);
+	ck_assert_uint_eq(n0, strlen(s) + 1); /* "▁" for each space and the start */
+	for (size_t i = 0; i < n0; i++) {
+		size_t len;
+		const char *p = seqc_tok_piece(t, a[i], &len);
+		ck_assert_msg(len == 1 || strcmp(p, "\xe2\x96\x81") == 0, "piece \"%s\"", p);
+	}
+	free(a);
+	free(best);
+	seqc_tok_destroy(t);
 }
 END_TEST
 
