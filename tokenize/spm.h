@@ -15,18 +15,18 @@
  * and tabs as spaces and a NUL byte as unk, so a text of several lines
  * decodes as one; encode line by line, as spm_encode does, to keep lines.
  * That is also faster for BPE models: all of Tiny Shakespeare (1.1 MB) in
- * one call takes about 5x as long as its 40,000 lines one at a time
+ * one call takes 4 to 5 times as long as its 40,000 lines one at a time
  * (bench/bench_spm.c). Texts above 512 MiB are refused (SEQC_ENOMEM): encode
  * them in parts.
  *
  * Decoding through seqc_tok_decode and seqc_detok maps U+2581 to a space
  * and byte pieces to their byte, one id at a time, so it streams. It equals
- * SentencePiece's DecodeIds except in three ways, all because a streaming
- * decoder sees one id at a time: (1) DecodeIds drops the space that starts
- * the first piece, the one SentencePiece itself added ("▁the" first gives
- * "the"), while the stream keeps it (" the"): strip one leading space, or
- * use seqc_spm_decode; (2) unk is a special id, hidden (or shown as
- * "<unk>" with seqc_detok_show_special), where DecodeIds writes " ⁇ ";
+ * SentencePiece's DecodeIds except in three ways: (1) DecodeIds drops the
+ * space that starts the first piece, the one SentencePiece itself added
+ * ("▁the" first gives "the"), while the stream, which cannot tell a first
+ * piece from the others, keeps it (" the"): strip one leading space, or
+ * use seqc_spm_decode; (2) unk is a special id, so it is hidden (or shown
+ * as "<unk>" with seqc_detok_show_special), where DecodeIds writes " ⁇ ";
  * (3) byte pieces that do not form UTF-8 become one U+FFFD per maximal
  * ill-formed subpart (Unicode's recommended practice), where DecodeIds
  * writes one per byte: <0xE2> <0x82> (a cut "€") gives one U+FFFD here,
