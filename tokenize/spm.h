@@ -81,7 +81,8 @@ typedef struct seqc_spm_nbest {
 	float *score;   /* [count]: its log probability under the model, decreasing */
 } seqc_spm_nbest;
 
-/* The n >= 1 best encodings of text[0..len), best first, distinct. Unigram
+/* The n >= 1 best encodings of text[0..len), best first, distinct (an
+ * empty text, or one of spaces only, has one: no ids, score 0). Unigram
  * models only: SEQC_EUNSUPPORTED for BPE. Free with seqc_spm_nbest_finish;
  * on failure *out is empty. */
 SEQC_API int seqc_spm_encode_nbest(const seqc_tok *t, const char *text, size_t len, int n,

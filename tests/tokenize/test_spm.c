@@ -540,6 +540,10 @@ START_TEST(test_nbest)
 	ck_assert_uint_ge(nb.count, 1);
 	ck_assert_uint_lt(nb.count, 10);
 	seqc_spm_nbest_finish(&nb);
+	ck_assert_int_eq(seqc_spm_encode_nbest(t, "  ", 2, 4, &nb), 0);
+	ck_assert_uint_eq(nb.count, 1);
+	ck_assert_uint_eq(nb.start[1], 0);
+	seqc_spm_nbest_finish(&nb);
 	ck_assert_int_eq(seqc_spm_encode_nbest(t, s, strlen(s), 0, &nb), SEQC_EINVAL);
 	ck_assert_int_eq(seqc_spm_encode_nbest(t, s, strlen(s), 5000, &nb), SEQC_EINVAL);
 	ck_assert_uint_eq(nb.count, 0);
