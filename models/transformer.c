@@ -187,3 +187,72 @@ seqc_tensor *seqc_tdec_layer_forward(seqc_graph *g, const seqc_tdec_layer *l, se
 	x = sublayer_forward(g, &ca, x, rng);
 	return sublayer_forward(g, &ff, x, rng);
 }
+
+/* ---- stacks ---- */
+
+/* The final norm is declared after the layers: nn.TransformerEncoder's
+ * order of registration. */
+static int check_layers(size_t layers)
+{
+	if (!layers || layers > SEQC_TSTACK_MAX_LAYERS)
+		return seqc_error(SEQC_EINVAL, "transformer stack: %zu layers is outside 1..%d", layers,
+				  SEQC_TSTACK_MAX_LAYERS);
+	return 0;
+}
+
+static int declare_final_norm(seqc_tnorm *n, const seqc_tlayer_config *c, bool final_norm,
+			      seqc_params *p, const char *prefix)
+{
+	return final_norm ? declare_norm(n, p, prefix, "norm", c->d_model) : 0;
+}
+
+int seqc_tenc_declare(seqc_tenc *e, const seqc_tlayer_config *c, size_t layers, bool final_norm,
+		      seqc_params *p, const char *prefix)
+{
+	memset(e, 0, sizeof *e);
+	int rc = check_layers(layers);
+	for (size_t i = 0; i < layers && !rc; i++) {
+		char name[256];
+		snprintf(name, sizeof name, "%slayers.%zu.", prefix, i);
+		rc = seqc_tenc_layer_declare(&e->layer[i], c, p, name);
+	}
+	e->layers = layers;
+	return rc ? rc : declare_final_norm(&e->norm, c, final_norm, p, prefix);
+}
+
+int seqc_tdec_declare(seqc_tdec *d, const seqc_tlayer_config *c, size_t layers, bool final_norm,
+		      seqc_params *p, const char *prefix)
+{
+	memset(d, 0, sizeof *d);
+	int rc = check_layers(layers);
+	for (size_t i = 0; i < layers && !rc; i++) {
+		char name[256];
+		snprintf(name, sizeof name, "%slayers.%zu.", prefix, i);
+		rc = seqc_tdec_layer_declare(&d->layer[i], c, p, name);
+	}
+	d->layers = layers;
+	return rc ? rc : declare_final_norm(&d->norm, c, final_norm, p, prefix);
+}
+
+static seqc_tensor *final_norm(seqc_graph *g, const seqc_tnorm *n, const seqc_tlayer_config *c,
+			       seqc_tensor *x)
+{
+	return n->weight ? norm(g, c, n, x) : x;
+}
+
+seqc_tensor *seqc_tenc_forward(seqc_graph *g, const seqc_tenc *e, seqc_tensor *x,
+			       const seqc_tmask *mask, seqc_rng *rng)
+{
+	for (size_t i = 0; i < e->layers; i++)
+		x = seqc_tenc_layer_forward(g, &e->layer[i], x, mask, rng);
+	return final_norm(g, &e->norm, &e->layer[0].c, x);
+}
+
+seqc_tensor *seqc_tdec_forward(seqc_graph *g, const seqc_tdec *d, seqc_tensor *x,
+			       seqc_tensor *memory, const seqc_tmask *tgt, const seqc_tmask *mem,
+			       seqc_rng *rng)
+{
+	for (size_t i = 0; i < d->layers; i++)
+		x = seqc_tdec_layer_forward(g, &d->layer[i], x, memory, tgt, mem, rng);
+	return final_norm(g, &d->norm, &d->layer[0].c, x);
+}

@@ -14,7 +14,13 @@
  * multihead_attn.* (decoder), linear1.weight [dim_ff, d], linear1.bias,
  * linear2.weight [d, dim_ff], linear2.bias, norm1.*, norm2.*, norm3.*
  * (decoder) with .weight and .bias [d]. Linear layers init as nn.Linear,
- * attention as nn.MultiheadAttention, norms to ones and zeros. */
+ * attention as nn.MultiheadAttention, norms to ones and zeros.
+ *
+ * Stacks as nn.TransformerEncoder / nn.TransformerDecoder: "layers.<i>."
+ * before each layer's names and an optional final "norm.weight",
+ * "norm.bias" (pre-norm stacks need it). One difference: PyTorch deep-copies
+ * one layer, so its layers start equal (nn.Transformer re-initializes them
+ * afterwards); here each layer draws its own initial weights. */
 #ifndef SEQC_MODELS_TRANSFORMER_H
 #define SEQC_MODELS_TRANSFORMER_H
 
@@ -86,5 +92,35 @@ SEQC_API seqc_tensor *seqc_tdec_layer_forward(seqc_graph *g, const seqc_tdec_lay
 					      seqc_tensor *x, seqc_tensor *memory,
 					      const seqc_tmask *tgt, const seqc_tmask *mem,
 					      seqc_rng *rng);
+
+/* ---- stacks ---- */
+
+#define SEQC_TSTACK_MAX_LAYERS 64
+
+typedef struct seqc_tenc {
+	size_t layers;
+	seqc_tenc_layer layer[SEQC_TSTACK_MAX_LAYERS];
+	seqc_tnorm norm; /* final norm; NULL tensors when none */
+} seqc_tenc;
+
+typedef struct seqc_tdec {
+	size_t layers;
+	seqc_tdec_layer layer[SEQC_TSTACK_MAX_LAYERS];
+	seqc_tnorm norm;
+} seqc_tdec;
+
+/* Declare layers (1..64) layers of config c as "<prefix>layers.<i>." and,
+ * when final_norm, "<prefix>norm.weight" and ".bias". */
+SEQC_API int seqc_tenc_declare(seqc_tenc *e, const seqc_tlayer_config *c, size_t layers,
+			       bool final_norm, seqc_params *p, const char *prefix);
+SEQC_API int seqc_tdec_declare(seqc_tdec *d, const seqc_tlayer_config *c, size_t layers,
+			       bool final_norm, seqc_params *p, const char *prefix);
+
+/* The layers in turn with the same masks, then the final norm. */
+SEQC_API seqc_tensor *seqc_tenc_forward(seqc_graph *g, const seqc_tenc *e, seqc_tensor *x,
+					const seqc_tmask *mask, seqc_rng *rng);
+SEQC_API seqc_tensor *seqc_tdec_forward(seqc_graph *g, const seqc_tdec *d, seqc_tensor *x,
+					seqc_tensor *memory, const seqc_tmask *tgt,
+					const seqc_tmask *mem, seqc_rng *rng);
 
 #endif

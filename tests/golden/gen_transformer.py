@@ -17,7 +17,8 @@ averaged over heads), nn.TransformerEncoderLayer and nn.TransformerDecoderLayer
 (batch_first, dropout 0, norm_first False and True, relu and gelu): every
 parameter (PyTorch names), the inputs, the masks, the upstream gradient dy,
 the output and the gradients of every parameter and input for
-L = sum(out * dy). A causal mask is PyTorch's float mask with -inf above the
+L = sum(out * dy); and two-layer nn.TransformerEncoder and
+nn.TransformerDecoder stacks with a final norm. A causal mask is PyTorch's float mask with -inf above the
 diagonal, recorded as "causal": true.
 """
 import json
@@ -193,6 +194,46 @@ def layer_cases():
     return cases
 
 
+def perturbed(m):
+    """PyTorch's stacks start with equal layers (deep copies) and unit
+    norms: move every parameter so that a mixed-up layer would show."""
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return m
+
+
+def stack_cases():
+    """nn.TransformerEncoder (pre-norm, gelu) and nn.TransformerDecoder
+    (post-norm, relu), two layers each, with a final LayerNorm."""
+    B, T, S, D, H, FF, L = 2, 4, 3, 8, 2, 12, 2
+    cases = []
+    for kind, norm_first, act in (("encoder", True, "gelu"), ("decoder", False, "relu")):
+        kw = dict(d_model=D, nhead=H, dim_feedforward=FF, dropout=0.0, activation=act,
+                  batch_first=True, norm_first=norm_first)
+        cfg = {"B": B, "T": T, "S": S, "d_model": D, "nhead": H, "dim_feedforward": FF,
+               "activation": act, "norm_first": norm_first, "layer_norm_eps": 1e-5,
+               "layers": L, "kind": kind}
+        if kind == "encoder":
+            m = perturbed(torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(**kw), L,
+                                                      norm=torch.nn.LayerNorm(D)))
+            pad = padding(B, T, 1)
+            cases.append(module_case(
+                "enc_stack", m, {"x": torch.randn(B, T, D)},
+                lambda x, m=m, pad=pad: m(x, src_key_padding_mask=pad),
+                dict(cfg, causal=False, key_pad=[int(v) for v in pad.reshape(-1).tolist()])))
+        else:
+            m = perturbed(torch.nn.TransformerDecoder(torch.nn.TransformerDecoderLayer(**kw), L,
+                                                      norm=torch.nn.LayerNorm(D)))
+            mpad = padding(B, S, 1)
+            cases.append(module_case(
+                "dec_stack", m, {"x": torch.randn(B, T, D), "memory": torch.randn(B, S, D)},
+                lambda x, memory, m=m, mpad=mpad: m(x, memory, tgt_mask=causal_mask(T),
+                                                    memory_key_padding_mask=mpad),
+                dict(cfg, causal=True, memory_key_pad=[int(v) for v in mpad.reshape(-1).tolist()])))
+    return cases
+
+
 def write(name, obj):
     with open(os.path.join(HERE, name), "w") as f:
         json.dump(obj, f, indent=None)
@@ -201,7 +242,8 @@ def write(name, obj):
 
 def main():
     write("attention.json", {"cases": attention_cases()})
-    write("transformer.json", {"mha": mha_cases(), "layers": layer_cases()})
+    write("transformer.json", {"mha": mha_cases(), "layers": layer_cases(),
+                               "stacks": stack_cases()})
 
 
 if __name__ == "__main__":

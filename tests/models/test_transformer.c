@@ -157,18 +157,25 @@ static seqc_tlayer_config fixture_config(json_t *c)
 	return cfg;
 }
 
+/* A single layer, or a stack when the case has "layers". */
 static void check_layer_case(json_t *c)
 {
 	size_t B = jsize(c, "B"), T = jsize(c, "T"), S = jsize(c, "S"), D = jsize(c, "d_model");
 	bool decoder = !strcmp(json_string_value(json_object_get(c, "kind")), "decoder");
+	bool stack = json_object_get(c, "layers") != NULL;
+	size_t L = stack ? jsize(c, "layers") : 1;
 	seqc_tlayer_config cfg = fixture_config(c);
 	seqc_params *p = seqc_params_create();
-	seqc_tenc_layer enc;
-	seqc_tdec_layer dec;
+	seqc_tenc *enc = calloc(1, sizeof *enc);
+	seqc_tdec *dec = calloc(1, sizeof *dec);
+	int rc;
 	if (decoder)
-		ck_assert_int_eq(seqc_tdec_layer_declare(&dec, &cfg, p, ""), 0);
+		rc = stack ? seqc_tdec_declare(dec, &cfg, L, true, p, "")
+			   : seqc_tdec_layer_declare(&dec->layer[0], &cfg, p, "");
 	else
-		ck_assert_int_eq(seqc_tenc_layer_declare(&enc, &cfg, p, ""), 0);
+		rc = stack ? seqc_tenc_declare(enc, &cfg, L, true, p, "")
+			   : seqc_tenc_layer_declare(&enc->layer[0], &cfg, p, "");
+	ck_assert_int_eq(rc, 0);
 	load_params(finalized(p), c);
 	seqc_tensor *x = fixture_tensor(c, "x", B, T, D);
 	seqc_tensor *mem = decoder ? fixture_tensor(c, "memory", B, S, D) : NULL;
@@ -176,12 +183,19 @@ static void check_layer_case(json_t *c)
 			    .causal = json_is_true(json_object_get(c, "causal")) };
 	seqc_tmask cross = { .key_pad = fixture_pad(c, "memory_key_pad", B * S) };
 	seqc_graph *g = seqc_graph_create(0);
-	seqc_tensor *y = decoder ? seqc_tdec_layer_forward(g, &dec, x, mem, &self, &cross, NULL)
-				 : seqc_tenc_layer_forward(g, &enc, x, &self, NULL);
+	seqc_tensor *y;
+	if (decoder)
+		y = stack ? seqc_tdec_forward(g, dec, x, mem, &self, &cross, NULL)
+			  : seqc_tdec_layer_forward(g, &dec->layer[0], x, mem, &self, &cross, NULL);
+	else
+		y = stack ? seqc_tenc_forward(g, enc, x, &self, NULL)
+			  : seqc_tenc_layer_forward(g, &enc->layer[0], x, &self, NULL);
 	seqc_tensor *in[2] = { x, mem };
 	check_against(g, c, y, p, in, (const char *[]){ "x", "memory" }, decoder ? 2 : 1);
 	free((void *)self.key_pad);
 	free((void *)cross.key_pad);
+	free(enc);
+	free(dec);
 	seqc_graph_destroy(g);
 	seqc_tensor_destroy(mem);
 	seqc_tensor_destroy(x);
@@ -191,6 +205,12 @@ static void check_layer_case(json_t *c)
 START_TEST(golden_layers)
 {
 	each_case("layers", 8, check_layer_case);
+}
+END_TEST
+
+START_TEST(golden_stacks)
+{
+	each_case("stacks", 2, check_layer_case);
 }
 END_TEST
 
@@ -407,6 +427,12 @@ START_TEST(errors)
 	ck_assert_int_eq(seqc_tenc_layer_declare(&l, &cfg, p, ""), SEQC_EINVAL);
 	ck_assert_int_eq(seqc_ff_act_parse("swish"), -1);
 	ck_assert_int_eq(seqc_ff_act_parse("gelu"), SEQC_FF_GELU);
+	seqc_tenc *stack = malloc(sizeof *stack);
+	ck_assert_int_eq(seqc_tenc_declare(stack, &cfg, 0, true, p, "s."), SEQC_EINVAL);
+	ck_assert_int_eq(seqc_tenc_declare(stack, &cfg, SEQC_TSTACK_MAX_LAYERS + 1, true, p, "s."),
+			 SEQC_EINVAL);
+	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "layers"));
+	free(stack);
 	/* a duplicate prefix: the store refuses the second set of names */
 	cfg = seqc_tlayer_defaults(8, 2);
 	ck_assert_int_eq(seqc_tenc_layer_declare(&l, &cfg, p, "a."), 0);
@@ -446,6 +472,7 @@ static Suite *transformer_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, golden_mha);
 	tcase_add_test(tc, golden_layers);
+	tcase_add_test(tc, golden_stacks);
 	tcase_add_loop_test(tc, gradcheck_layers, 0, 8);
 	tcase_add_test(tc, mha_paths_agree);
 	tcase_add_test(tc, init_rules);
