@@ -144,6 +144,7 @@ int32_t seqc_tok_id(const seqc_tok *t, const char *piece, size_t len)
 struct seqc_detok {
 	const seqc_tok *tok;
 	bool show_special;
+	bool started;                           /* a visible piece has been pushed */
 	size_t nheld;
 	uint8_t held[4];                        /* incomplete tail of the stream */
 	uint8_t work[SEQC_TOK_MAX_PIECE + 4];   /* held tail + next piece */
@@ -187,6 +188,12 @@ int seqc_detok_push(seqc_detok *d, int32_t id, char *out, size_t cap)
 		p = t->vt->piece(t, id, &plen);
 	} else {
 		p = (t->vt->decode_piece ? t->vt->decode_piece : t->vt->piece)(t, id, &plen);
+		/* the space a word-boundary mark stands for is not text before
+		 * the first word */
+		if (!d->started && t->strip_first_space && plen && p[0] == ' ') {
+			p++;
+			plen--;
+		}
 	}
 	if (plen > SEQC_TOK_MAX_PIECE)
 		return seqc_error(SEQC_EINVAL, "detok: piece %d has %zu bytes, more than %d", id, plen,
@@ -197,6 +204,7 @@ int seqc_detok_push(seqc_detok *d, int32_t id, char *out, size_t cap)
 					  "is %zu (SEQC_DETOK_MAX = %d always suffices)", id, plen, cap,
 					  SEQC_DETOK_MAX);
 		memcpy(out, p, plen);
+		d->started |= plen > 0;
 		return (int)plen;
 	}
 	memcpy(d->work, d->held, d->nheld);
@@ -209,11 +217,13 @@ int seqc_detok_push(seqc_detok *d, int32_t id, char *out, size_t cap)
 	memcpy(out, d->out, o);
 	memcpy(d->held, d->work + n - held, held);
 	d->nheld = held;
+	d->started |= plen > 0;
 	return (int)o;
 }
 
 int seqc_detok_flush(seqc_detok *d, char *out, size_t cap)
 {
+	d->started = false;
 	if (d->nheld == 0)
 		return 0;
 	if (cap < 3)
@@ -338,7 +348,7 @@ static seqc_tok *from_json(const char *json, size_t len, const char *what)
 			t = loaders[i].load(root, what);
 		else
 			seqc_error(SEQC_EUNSUPPORTED, "%s: key \"kind\" is \"%.40s\", which this build "
-				   "does not know (it knows \"char\" and \"spm\")", what, k);
+				   "does not know (it knows \"char\", \"bpe\" and \"spm\")", what, k);
 	}
 	json_decref(root);
 	return t;
