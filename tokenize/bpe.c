@@ -909,6 +909,12 @@ int seqc_bpe_save(const seqc_tok *base, const char *dir)
 	if (base->vt != &bpe_vtable)
 		return seqc_error(SEQC_EINVAL, "bpe save: the tokenizer is %s, not bpe", base->vt->kind);
 	const seqc_bpe *t = (const seqc_bpe *)base;
+	size_t plen;
+	const char *sp = base->eos >= 0 ? seqc_strtab_get(&t->tab, base->eos, &plen) : NULL;
+	if (sp && strcmp(sp, SEQC_BPE_EOT) != 0)
+		return seqc_error(SEQC_EUNSUPPORTED, "bpe save: the special token is \"%.*s\"; the "
+				  "two files can only name %s (the JSON form keeps any)",
+				  (int)(plen > SHOW ? SHOW : plen), sp, SEQC_BPE_EOT);
 	size_t elen = 0, mlen = 0;
 	char *enc = encoder_text(t, &elen), *mer = enc ? merges_text(t, &mlen) : NULL;
 	char *enc_path = join(dir, "encoder.json"), *merge_path = join(dir, "vocab.bpe");

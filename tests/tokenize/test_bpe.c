@@ -754,6 +754,18 @@ START_TEST(test_malformed_json)
 	ck_assert_ptr_null(seqc_tok_from_json(json, strlen(json)));
 	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "\"merges\"[0] (\"a c\")"));
 	free(json);
+	/* Another special loads from JSON but cannot go to the two files. */
+	json = seqc_tok_to_json(t);
+	at = strstr(json, "\"<|endoftext|>\"");
+	ck_assert_ptr_nonnull(at);
+	memcpy(at + 1, "<|eot_id|>   ", 13);
+	seqc_tok *other = seqc_tok_from_json(json, strlen(json));
+	ck_assert_msg(other, "%s", seqc_errmsg());
+	ck_assert_int_eq(seqc_tok_id(other, "<|eot_id|>   ", 13), seqc_tok_eos(other));
+	ck_assert_int_eq(seqc_bpe_save(other, "/tmp"), SEQC_EUNSUPPORTED);
+	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "can only name <|endoftext|>"));
+	seqc_tok_destroy(other);
+	free(json);
 	seqc_tok_destroy(t);
 }
 END_TEST
