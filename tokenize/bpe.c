@@ -3,6 +3,7 @@
  * pretok.c. */
 #include "tokenize/bpe.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,11 +285,12 @@ static int merge_small(const seqc_bpe *t, const uint8_t *s, size_t n, seqc_idvec
 /* A binary min-heap of (rank << 32 | position) keys. */
 typedef struct heap {
 	uint64_t *k;
-	size_t n;
+	size_t n, cap;
 } heap;
 
 static void heap_push(heap *h, uint64_t key)
 {
+	assert(h->n < h->cap);
 	size_t i = h->n++;
 	while (i > 0 && h->k[(i - 1) / 2] > key) {
 		h->k[i] = h->k[(i - 1) / 2];
@@ -340,16 +342,18 @@ static int merge_heap(const seqc_bpe *t, const uint8_t *s, size_t n, seqc_idvec 
 {
 	if (n >= UINT32_MAX)
 		return seqc_error(SEQC_ENOMEM, "encode: a pre-token of %zu bytes is too long", n);
-	/* Each merge pushes at most two pairs and there are fewer than n. */
-	size_t per = 3 * sizeof(int32_t) + 3 * sizeof(uint64_t);
+	/* The heap starts with n - 1 pairs, and each merge pops one entry
+	 * before pushing at most two; merges are fewer than n, so it never
+	 * holds more than 2 n entries: 28 bytes a byte in all. */
+	size_t per = 3 * sizeof(int32_t) + 2 * sizeof(uint64_t);
 	if (n > SIZE_MAX / per)
 		return seqc_error(SEQC_ENOMEM, "encode: a pre-token of %zu bytes is too long", n);
 	void *mem = malloc(n * per);
 	if (!mem)
 		return seqc_error(SEQC_ENOMEM, "encode: cannot allocate %zu bytes for a pre-token of "
 				  "%zu bytes", n * per, n);
-	heap h = {.k = mem, .n = 0};
-	symbols y = {.id = (int32_t *)(h.k + 3 * n)};
+	heap h = {.k = mem, .n = 0, .cap = 2 * n};
+	symbols y = {.id = (int32_t *)(h.k + 2 * n)};
 	y.next = (uint32_t *)(y.id + n);
 	y.prev = y.next + n;
 	uint32_t end = (uint32_t)n;
