@@ -16,7 +16,12 @@
  *   dS = P (dP - rowsum(dP P)),  dQ += dS K / sqrt(dh),  dK += dS^T Q / sqrt(dh).
  * Each (batch, head) pair writes its own columns of its own rows, so pairs run
  * in parallel; cblas called inside the parallel region runs single-threaded
- * (OpenBLAS's OpenMP variant checks omp_in_parallel). */
+ * (OpenBLAS's OpenMP variant checks omp_in_parallel): the CPU time of a step
+ * summed over 2 threads measured the same as with one.
+ * Why sgemm for these small per-head products: plain vectorized loops (a
+ * dot product per score, an axpy per weight) measured 2.3x slower for the
+ * forward (1.30 vs 0.57 ms at B 12, T 64, C 128, 4 heads; 23.4 vs 9.6 ms at
+ * B 8, T 256, C 384, 6 heads; one thread, CPU time). */
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP

@@ -274,6 +274,51 @@ START_TEST(gradcheck_layers)
 }
 END_TEST
 
+/* ---- dropout ---- */
+
+static seqc_tensor *enc_forward(seqc_graph *g, const seqc_tenc_layer *l, seqc_tensor *x,
+				uint64_t seed)
+{
+	seqc_rng rng;
+	seqc_rng_seed(&rng, seed, SEQC_STREAM_DROPOUT);
+	return seqc_tenc_layer_forward(g, l, x, NULL, &rng);
+}
+
+/* Training mode: the same seed gives the same output, another seed another;
+ * evaluation mode: the output of the same weights without dropout. */
+START_TEST(dropout_modes)
+{
+	seqc_tlayer_config cfg = seqc_tlayer_defaults(8, 2);
+	cfg.dim_feedforward = 16;
+	cfg.dropout = 0.3f;
+	seqc_params *p = seqc_params_create();
+	seqc_tenc_layer l, plain;
+	ck_assert_int_eq(seqc_tenc_layer_declare(&l, &cfg, p, ""), 0);
+	finalized(p);
+	plain = l;
+	plain.c.dropout = 0.0f;
+	plain.self_attn.dropout = 0.0f;
+	seqc_tensor *x = rand_tensor(3, SHAPE(2, 5, 8), -1, 1, 11);
+	seqc_graph *g = seqc_graph_create(0);
+	seqc_tensor *a = enc_forward(g, &l, x, 1), *b = enc_forward(g, &l, x, 1);
+	seqc_tensor *c = enc_forward(g, &l, x, 2), *ref = enc_forward(g, &plain, x, 1);
+	ck_assert(allclose(a->val, b->val, a->numel, 0, 0, "same seed"));
+	float most = 0, most_ref = 0;
+	for (size_t e = 0; e < a->numel; e++) {
+		most = fmaxf(most, fabsf(a->val[e] - c->val[e]));
+		most_ref = fmaxf(most_ref, fabsf(a->val[e] - ref->val[e]));
+	}
+	ck_assert_float_gt(most, 0.1f);
+	ck_assert_float_gt(most_ref, 0.1f);
+	seqc_graph_set_training(g, false);
+	seqc_tensor *ev = enc_forward(g, &l, x, 3);
+	ck_assert(allclose(ev->val, ref->val, ev->numel, 1e-6f, 1e-6f, "evaluation"));
+	seqc_graph_destroy(g);
+	seqc_tensor_destroy(x);
+	seqc_params_destroy(p);
+}
+END_TEST
+
 /* ---- the MHA's three projection paths agree ---- */
 
 START_TEST(mha_paths_agree)
@@ -474,6 +519,7 @@ static Suite *transformer_suite(void)
 	tcase_add_test(tc, golden_layers);
 	tcase_add_test(tc, golden_stacks);
 	tcase_add_loop_test(tc, gradcheck_layers, 0, 8);
+	tcase_add_test(tc, dropout_modes);
 	tcase_add_test(tc, mha_paths_agree);
 	tcase_add_test(tc, init_rules);
 	tcase_add_test(tc, sinusoid_by_hand);
