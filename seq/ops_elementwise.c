@@ -2,6 +2,7 @@
  * tanh, sigmoid, relu, gelu. Forward assigns, backward accumulates. */
 #include <math.h>
 
+#include "seq/fastmath.h"
 #include "seq/graph_internal.h"
 #include "seq/ops.h"
 
@@ -108,17 +109,6 @@ seqc_tensor *seqc_mul(seqc_graph *g, seqc_tensor *a, seqc_tensor *b)
 enum { UN_SCALE, UN_TANH, UN_SIGMOID, UN_RELU, UN_GELU_EXACT, UN_GELU_TANH };
 static const char *const un_names[] = { "scale", "tanh", "sigmoid", "relu", "gelu", "gelu_tanh" };
 
-#define SQRT_2_OVER_PI 0.7978845608028654f
-#define GELU_C 0.044715f
-
-static inline float gelu_tanh_grad(float x)
-{
-	float u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
-	float t = tanhf(u);
-	return 0.5f * (1.0f + t) +
-	       0.5f * x * (1.0f - t * t) * SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_C * x * x);
-}
-
 static inline float gelu_exact_grad(float x)
 {
 	/* d/dx x Phi(x) = Phi(x) + x phi(x) */
@@ -163,7 +153,7 @@ static void unary_backward(seqc_node *node)
 	case UN_GELU_TANH:
 #pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
 		for (size_t i = 0; i < n; i++)
-			dx[i] += dy[i] * gelu_tanh_grad(xv[i]);
+			dx[i] += dy[i] * seqc_fast_gelu_tanh_grad(xv[i]);
 		break;
 	}
 }
@@ -205,10 +195,8 @@ static seqc_tensor *unary(seqc_graph *g, seqc_tensor *x, int op, float s)
 		break;
 	case UN_GELU_TANH:
 #pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
-		for (size_t i = 0; i < n; i++) {
-			float x3 = xv[i] * xv[i] * xv[i];
-			yv[i] = 0.5f * xv[i] * (1.0f + tanhf(SQRT_2_OVER_PI * (xv[i] + GELU_C * x3)));
-		}
+		for (size_t i = 0; i < n; i++)
+			yv[i] = seqc_fast_gelu_tanh(xv[i]);
 		break;
 	}
 	if (grad) {

@@ -21,6 +21,29 @@ START_TEST(against_libm)
 }
 END_TEST
 
+/* The tanh-form GELU and its derivative against the textbook formulas in
+ * double: absolute error (values pass through 0 at 0 and vanish to the
+ * left), scaled by max(1, |x|) for the value that grows like x. */
+START_TEST(gelu_against_libm)
+{
+	double worst_y = 0, worst_d = 0;
+	const double k = sqrt(2.0 / M_PI), c = 0.044715;
+	for (float x = -30.0f; x <= 30.0f; x += 1.0e-3f) {
+		double xd = x, t = tanh(k * (xd + c * xd * xd * xd));
+		double y = 0.5 * xd * (1.0 + t);
+		double d = 0.5 * (1.0 + t) + 0.5 * xd * (1.0 - t * t) * k * (1.0 + 3.0 * c * xd * xd);
+		worst_y = fmax(worst_y, fabs(seqc_fast_gelu_tanh(x) - y) / fmax(1.0, fabs(xd)));
+		worst_d = fmax(worst_d, fabs(seqc_fast_gelu_tanh_grad(x) - d));
+	}
+	ck_assert_double_le(worst_y, 3e-7);
+	ck_assert_double_le(worst_d, 5e-7);
+	ck_assert(isnan(seqc_fast_gelu_tanh(NAN)));
+	ck_assert(isnan(seqc_fast_gelu_tanh_grad(NAN)));
+	ck_assert_float_eq(seqc_fast_gelu_tanh(100.0f), 100.0f);
+	ck_assert_double_le(fabs(seqc_fast_gelu_tanh(-100.0f)), 1e-30);
+}
+END_TEST
+
 START_TEST(edges)
 {
 	/* tiny arguments keep their relative precision; huge ones saturate
@@ -46,6 +69,7 @@ int main(void)
 	Suite *s = suite_create("fastmath");
 	TCase *tc = tcase_create("fastmath");
 	tcase_add_test(tc, against_libm);
+	tcase_add_test(tc, gelu_against_libm);
 	tcase_add_test(tc, edges);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
