@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/gpt.h"
 #include "train/checkpoint.h"
 
 bool arg_is(args *a, const char *name, const char **value)
@@ -112,35 +113,45 @@ int read_all(const char *cmd, const char *path, char **buf, size_t *len)
 	return 0;
 }
 
-int load_checkpoint(const char *cmd, const char *path, seqc_model **m, seqc_tok **tok)
+/* Drops a half-loaded model and tokenizer after printing the error. */
+static int load_failed(const char *cmd, seqc_model **m, seqc_tok **tok)
+{
+	fail(cmd);
+	seqc_model_destroy(*m);
+	seqc_tok_destroy(*tok);
+	*m = NULL;
+	*tok = NULL;
+	return -1;
+}
+
+int load_checkpoint(const char *cmd, const char *path, const char *tok_spec, seqc_model **m,
+		    seqc_tok **tok)
 {
 	char *tj = NULL;
+	*m = NULL;
 	*tok = NULL;
-	if (seqc_ckpt_load(path, m, &tj, NULL) < 0)
-		return fail(cmd), -1;
-	if (!tj) {
-		fprintf(stderr, "%s: %s: the checkpoint holds no tokenizer (seqc.tokenizer)\n", cmd, path);
-		seqc_model_destroy(*m);
-		*m = NULL;
+	const char *hf = !strncmp(path, "hf:", 3) ? path + 3 : NULL;
+	if (hf && !tok_spec) {
+		fprintf(stderr, "%s: %s: a Hugging Face checkpoint holds no tokenizer: give "
+				"--tokenizer gpt2:DIR\n", cmd, path);
 		return -1;
 	}
-	*tok = seqc_tok_from_json(tj, strlen(tj));
-	free(tj);
-	if (!*tok) {
+	if (hf ? !(*m = seqc_gpt_import_hf(hf, 0)) : seqc_ckpt_load(path, m, &tj, NULL) < 0)
+		return load_failed(cmd, m, tok);
+	if (tok_spec) {
+		*tok = seqc_tok_open(tok_spec);
+	} else if (!tj) {
+		seqc_error(SEQC_EFORMAT, "%s: the checkpoint holds no tokenizer (seqc.tokenizer)", path);
+	} else if (!(*tok = seqc_tok_from_json(tj, strlen(tj)))) {
 		seqc_error_wrap("%s: seqc.tokenizer", path);
-		fail(cmd);
-		seqc_model_destroy(*m);
-		*m = NULL;
-		return -1;
 	}
+	free(tj);
+	if (!*tok)
+		return load_failed(cmd, m, tok);
 	if (seqc_tok_vocab_size(*tok) != (*m)->vocab) {
-		fprintf(stderr, "%s: %s: the tokenizer has %zu tokens but the model %zu\n", cmd, path,
-			seqc_tok_vocab_size(*tok), (*m)->vocab);
-		seqc_tok_destroy(*tok);
-		seqc_model_destroy(*m);
-		*m = NULL;
-		*tok = NULL;
-		return -1;
+		seqc_error(SEQC_EINVAL, "%s: the tokenizer has %zu tokens but the model %zu", path,
+			   seqc_tok_vocab_size(*tok), (*m)->vocab);
+		return load_failed(cmd, m, tok);
 	}
 	return 0;
 }

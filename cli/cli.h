@@ -41,9 +41,14 @@ int parse_real(const char *cmd, const char *flag, const char *s, double lo, doub
  * returns -1. */
 int read_all(const char *cmd, const char *path, char **buf, size_t *len);
 
-/* Loads a checkpoint and its tokenizer; prints the error and returns -1. */
+/* Loads a checkpoint and its tokenizer; prints the error and returns -1.
+ * path "hf:FILE" is a Hugging Face GPT-2 safetensors file (heads from the
+ * config.json beside it). tok_spec (NULL: the checkpoint's own) names
+ * another tokenizer, as seqc_tok_open; it must have the model's vocabulary
+ * size. */
 struct seqc_model;
-int load_checkpoint(const char *cmd, const char *path, struct seqc_model **m, seqc_tok **tok);
+int load_checkpoint(const char *cmd, const char *path, const char *tok_spec, struct seqc_model **m,
+		    seqc_tok **tok);
 
 /* Prints "CMD: message" from seqc_errmsg() and returns EXIT_FAIL. */
 int fail(const char *cmd);

@@ -17,7 +17,10 @@ static void usage(FILE *out)
 		"Generates text from a trained model, after the bos token and the optional\n"
 		"prime, and writes it to stdout as it is generated (the prime first).\n"
 		"\n"
-		"  -m, --model CKPT    checkpoint (e.g. run/model.safetensors)\n"
+		"  -m, --model CKPT    checkpoint (e.g. run/model.safetensors)\n"		"                      or hf:FILE, a Hugging Face GPT-2 model.safetensors\n"
+		"                      (n_head from the config.json beside it)\n"
+		"  --tokenizer SPEC    another tokenizer than the checkpoint's (needed with hf:):\n"
+		"                      gpt2:DIR, bpe:DIR, spm:FILE, char:FILE or a checkpoint\n"
 		"  --prime TEXT        text to start from (none)\n"
 		"  --len N             tokens to generate (500)\n"
 		"  --temperature T     0 = always the most likely token (1)\n"
@@ -63,7 +66,7 @@ static int feed(seqc_model *m, seqc_graph *g, int32_t *hist, size_t *n, int32_t 
 
 int cmd_sample(int argc, char **argv)
 {
-	const char *ckpt = NULL, *prime = "";
+	const char *ckpt = NULL, *prime = "", *tok_spec = NULL;
 	size_t len = 500, top_k = 0;
 	double temperature = 1.0, top_p = 1.0;
 	long long seed = 1337;
@@ -73,6 +76,9 @@ int cmd_sample(int argc, char **argv)
 		if (arg_flag(&a, "--help") || arg_flag(&a, "-h")) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if (arg_is(&a, "--tokenizer", &v)) {
+			if (!(tok_spec = v))
+				return EXIT_USAGE;
 		} else if (arg_is(&a, "-m", &v) || arg_is(&a, "--model", &v)) {
 			if (!(ckpt = v))
 				return EXIT_USAGE;
@@ -111,7 +117,7 @@ int cmd_sample(int argc, char **argv)
 	size_t nhist = 0;
 	seqc_sampler s = { 0 };
 	int rc = EXIT_FAIL;
-	if (load_checkpoint(CMD, ckpt, &m, &tok) < 0)
+	if (load_checkpoint(CMD, ckpt, tok_spec, &m, &tok) < 0)
 		goto done;
 	size_t np;
 	seqc_sampler_config sc = { .temperature = (float)temperature, .top_k = top_k,

@@ -24,7 +24,10 @@ static void usage(FILE *out)
 		"-logprob / N, perplexity = exp(nll_per_token), bits_per_char = -logprob / ln 2\n"
 		"divided by the number of characters (code points) of the text.\n"
 		"\n"
-		"  -m, --model CKPT    checkpoint\n"
+		"  -m, --model CKPT    checkpoint\n"		"                      or hf:FILE, a Hugging Face GPT-2 model.safetensors\n"
+		"                      (n_head from the config.json beside it)\n"
+		"  --tokenizer SPEC    another tokenizer than the checkpoint's (needed with hf:):\n"
+		"                      gpt2:DIR, bpe:DIR, spm:FILE, char:FILE or a checkpoint\n"
 		"  --per-token         first one line per token: {\"pos\": i, \"token\": \"c\", \"id\": k,\n"
 		"                      \"logprob\": l}\n"
 		"example: seqc score -m run/model.safetensors held_out.txt\n");
@@ -40,7 +43,7 @@ static size_t count_code_points(const char *s, size_t n)
 
 int cmd_score(int argc, char **argv)
 {
-	const char *ckpt = NULL, *file = "-";
+	const char *ckpt = NULL, *file = "-", *tok_spec = NULL;
 	bool per_token = false, have_file = false;
 	args a = { argc, argv, 0, CMD };
 	for (a.i = 0; a.i < argc; a.i++) {
@@ -48,6 +51,9 @@ int cmd_score(int argc, char **argv)
 		if (arg_flag(&a, "--help") || arg_flag(&a, "-h")) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if (arg_is(&a, "--tokenizer", &v)) {
+			if (!(tok_spec = v))
+				return EXIT_USAGE;
 		} else if (arg_is(&a, "-m", &v) || arg_is(&a, "--model", &v)) {
 			if (!(ckpt = v))
 				return EXIT_USAGE;
@@ -76,7 +82,7 @@ int cmd_score(int argc, char **argv)
 	float *lp = NULL;
 	size_t len, n;
 	int rc = EXIT_FAIL;
-	if (load_checkpoint(CMD, ckpt, &m, &tok) < 0 || read_all(CMD, file, &text, &len) < 0)
+	if (load_checkpoint(CMD, ckpt, tok_spec, &m, &tok) < 0 || read_all(CMD, file, &text, &len) < 0)
 		goto done;
 	if (seqc_tok_encode(tok, text, len, &ids, &n) < 0) {
 		seqc_error_wrap("%s", file);

@@ -317,8 +317,22 @@ int cmd_train(int argc, char **argv)
 		/* the model decides the defaults of the flags below */
 		char path[4096];
 		snprintf(path, sizeof path, "%s/last.safetensors", out);
-		if (load_checkpoint(CMD, path, &m, &tok) < 0)
+		if (load_checkpoint(CMD, path, NULL, &m, &tok) < 0)
 			goto done;
+		/* the run's own batch and bptt unless the flags say otherwise (the
+		 * trainer refuses a mismatch) */
+		size_t b, k1, k2;
+		if (seqc_train_saved_shape(out, &b, &k1, &k2) < 0) {
+			fail(CMD);
+			goto done;
+		}
+		if (!batch_set)
+			tc.batch = b;
+		if (!bptt_set) {
+			tc.k1 = k1;
+			tc.k2 = k2;
+		}
+		batch_set = bptt_set = true;
 	}
 	bool gpt = m ? m->gpt != NULL : arch && !strcmp(arch, "gpt");
 	if (m && m->gpt)

@@ -141,6 +141,26 @@ static int build_decode_table(spm_tok *t, const char *what)
 	return 0;
 }
 
+/* Whether SentencePiece drops the space of a word-boundary mark on the
+ * first piece of a text (it does with the default add_dummy_prefix): asked
+ * of the library itself on the first piece that starts with the mark. */
+static bool strips_first_space(const spm_tok *t)
+{
+	for (size_t i = 0; i < t->base.vocab_size; i++) {
+		if (t->dec[t->dec_off[i]] != ' ' || t->dec_off[i + 1] == t->dec_off[i])
+			continue;
+		int32_t id = (int32_t)i;
+		char *text;
+		size_t len;
+		if (seqc_spm_shim_decode_ids(t->sp, &id, 1, &text, &len) < 0)
+			return false;
+		bool strips = !len || text[0] != ' ';
+		free(text);
+		return strips;
+	}
+	return false;
+}
+
 /* The tokenizer around a loaded model, which it takes over (freed on
  * failure too). */
 static seqc_tok *spm_create(seqc_spm *sp, const char *what)
@@ -166,6 +186,7 @@ static seqc_tok *spm_create(seqc_spm *sp, const char *what)
 		spm_destroy(&t->base);
 		return NULL;
 	}
+	t->base.strip_first_space = strips_first_space(t);
 	return &t->base;
 }
 

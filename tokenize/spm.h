@@ -21,13 +21,14 @@
  *
  * Decoding through seqc_tok_decode and seqc_detok maps U+2581 to a space
  * and byte pieces to their byte, one id at a time, so it streams. It equals
- * SentencePiece's DecodeIds except in three ways: (1) DecodeIds drops the
- * space that starts the first piece, the one SentencePiece itself added
- * ("▁the" first gives "the"), while the stream, which cannot tell a first
- * piece from the others, keeps it (" the"): strip one leading space, or
- * use seqc_spm_decode; (2) unk is a special id, so it is hidden (or shown
+ * SentencePiece's DecodeIds, which drops the space that starts the first
+ * piece (the one SentencePiece itself added: "▁the" first gives "the"); the
+ * stream does the same, dropping one leading space of the first visible
+ * piece after creation or a flush, when the model's own decoder does so.
+ * It differs in two ways: (1) when the stream starts with a shown special
+ * ("<s>"), the next word keeps its space; (2) unk is a special id, so it is hidden (or shown
  * as "<unk>" with seqc_detok_show_special), where DecodeIds writes " ⁇ ";
- * (3) byte pieces that do not form UTF-8 become one U+FFFD per maximal
+ * and byte pieces that do not form UTF-8 become one U+FFFD per maximal
  * ill-formed subpart (Unicode's recommended practice), where DecodeIds
  * writes one per byte: <0xE2> <0x82> (a cut "€") gives one U+FFFD here,
  * two there. seqc_spm_decode is DecodeIds itself.

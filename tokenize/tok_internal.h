@@ -62,6 +62,10 @@ struct seqc_tok {
 	 * so a decoder holding nothing can copy it straight out (char: yes;
 	 * byte-level BPE: no). */
 	bool whole_pieces;
+	/* Decoding drops one leading space of the first visible piece of a
+	 * stream: SentencePiece's word-boundary mark before the first word
+	 * stands for no text (spm: yes). */
+	bool strip_first_space;
 };
 
 /* Loader of one kind, given the parsed top-level object (whose "kind" the

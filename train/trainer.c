@@ -329,6 +329,35 @@ done:
 	return rc;
 }
 
+int seqc_train_saved_shape(const char *out_dir, size_t *batch, size_t *k1, size_t *k2)
+{
+	char *path = path_in(out_dir, "last.state.safetensors");
+	if (!path)
+		return seqc_error(SEQC_ENOMEM, "train: cannot allocate a path");
+	seqc_st *st;
+	int rc = seqc_st_read(path, &st);
+	if (rc < 0) {
+		free(path);
+		return rc;
+	}
+	const char *text = seqc_st_meta(st, "seqc.train_state");
+	json_t *js = text ? json_loads(text, 0, NULL) : NULL;
+	int64_t b = 0, a = 0, c = 0;
+	if (!json_is_object(js))
+		rc = seqc_error(SEQC_EFORMAT, "%s: no valid seqc.train_state metadata", path);
+	else if ((rc = get_int(js, "batch", &b, path)) == 0 && (rc = get_int(js, "k1", &a, path)) == 0)
+		rc = get_int(js, "k2", &c, path);
+	if (rc == 0) {
+		*batch = (size_t)b;
+		*k1 = (size_t)a;
+		*k2 = (size_t)c;
+	}
+	json_decref(js);
+	seqc_st_destroy(st);
+	free(path);
+	return rc;
+}
+
 /* ---- training ---- */
 
 typedef struct trainer {

@@ -97,6 +97,10 @@ SEQC_API int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_tra
 			   const seqc_train_config *c, const char *tokenizer_json,
 			   seqc_train_callback cb, void *ctx);
 
+/* The batch and bptt (k1, k2) of the run saved in out_dir, so that a
+ * resumed run can take them without the user repeating the flags. */
+SEQC_API int seqc_train_saved_shape(const char *out_dir, size_t *batch, size_t *k1, size_t *k2);
+
 /* Mean cross-entropy (nats per token) of ids [n] (preceded by bos) in one
  * full pass: B contiguous streams, chunks of T positions, state carried. */
 SEQC_API int seqc_eval_lm(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, size_t B,

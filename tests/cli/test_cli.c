@@ -3,7 +3,9 @@
  * help and version, bad flag values (exit 2 naming the flag), bad data
  * files, a tiny train / sample / score run and the consistency of what it
  * prints, corrupt checkpoints (exit non-zero naming the file, the file left
- * as it was), a run already in the output folder, and --resume. */
+ * as it was), a run already in the output folder, and --resume; tokenizer
+ * training, tokenize/detokenize round trips and their bad input; a tiny GPT
+ * trained, sampled past its context, scored and resumed. */
 #define _XOPEN_SOURCE 700
 #include <fcntl.h>
 #include <ftw.h>
@@ -801,6 +803,149 @@ START_TEST(test_resume)
 }
 END_TEST
 
+
+/* The stdout of a run, its final newline dropped, as a path-sized string. */
+static const char *first_line(const result *r)
+{
+	static char line[512];
+	snprintf(line, sizeof line, "%.*s", (int)strcspn(r->out.data, "\n"), r->out.data);
+	return line;
+}
+
+/* Trains a tokenizer of kind on small.txt into DIR; returns its SPEC. */
+static const char *train_tokenizer(const char *kind, const char *vocab, const char *dir)
+{
+	result r = RUN("tokenizer", "train", "--kind", kind, "--vocab-size", vocab, "--data", tmp("small.txt"),
+		       "--out", dir);
+	expect_code(&r, 0, kind);
+	const char *spec = first_line(&r);
+	free_result(&r);
+	return spec;
+}
+
+START_TEST(test_tokenize_round_trip)
+{
+	static const char *const kinds[][2] = { { "bpe", "300" }, { "char", "40" }, { "spm-unigram", "30" },
+						{ "spm-bpe", "30" } };
+	blob text = must_read(tmp("small.txt"));
+	for (size_t k = 0; k < 4; k++) {
+		char dir[64], spec[512];
+		snprintf(dir, sizeof dir, "tok-%zu", k);
+		snprintf(spec, sizeof spec, "%s", train_tokenizer(kinds[k][0], kinds[k][1], tmp(dir)));
+		ck_assert_msg(!strncmp(spec, kinds[k][0], strcspn(kinds[k][0], "-")), "%s: SPEC %s", kinds[k][0],
+			      spec);
+		/* line by line, then back: the same text */
+		result ids = RUN("tokenize", "--tokenizer", spec, "--lines", tmp("small.txt"));
+		expect_code(&ids, 0, spec);
+		write_blob(tmp("ids.txt"), ids.out.data, ids.out.len);
+		result back = RUN("detokenize", "--tokenizer", spec, tmp("ids.txt"));
+		expect_code(&back, 0, spec);
+		ck_assert_msg(same_blob(back.out, text), "%s: detokenize(tokenize(text)) differs:\n%.200s", spec,
+			      back.out.data);
+		/* one line per input line */
+		size_t lines = 0;
+		for (size_t i = 0; i < ids.out.len; i++)
+			lines += ids.out.data[i] == '\n';
+		size_t text_lines = 0;
+		for (size_t i = 0; i < text.len; i++)
+			text_lines += text.data[i] == '\n';
+		ck_assert_uint_eq(lines, text_lines);
+		/* pieces: as many words as ids on the first line */
+		result pieces = RUN("tokenize", "--tokenizer", spec, "--pieces", tmp("small.txt"));
+		expect_code(&pieces, 0, "pieces");
+		free_result(&pieces);
+		free_result(&back);
+		free_result(&ids);
+	}
+	free(text.data);
+}
+END_TEST
+
+START_TEST(test_tokenize_bad_input)
+{
+	const char *spec = train_tokenizer("bpe", "270", tmp("tok"));
+	char s[512];
+	snprintf(s, sizeof s, "%s", spec);
+	/* invalid UTF-8: an error naming the byte offset, or replacement when asked */
+	write_blob(tmp("bad.txt"), "abc\xff" "def", 7);
+	result r = RUN("tokenize", "--tokenizer", s, tmp("bad.txt"));
+	expect_code(&r, 1, "invalid UTF-8");
+	ck_assert_msg(strstr(r.err.data, "byte 3"), "stderr: %s", r.err.data);
+	free_result(&r);
+	r = RUN("tokenize", "--tokenizer", s, "--replace-invalid", tmp("bad.txt"));
+	expect_code(&r, 0, "--replace-invalid");
+	free_result(&r);
+	/* empty input: an empty line */
+	write_blob(tmp("empty.txt"), "", 0);
+	r = RUN("tokenize", "--tokenizer", s, tmp("empty.txt"));
+	expect_code(&r, 0, "empty input");
+	ck_assert_str_eq(r.out.data, "\n");
+	free_result(&r);
+	/* ids outside the vocabulary, and what is no id at all */
+	static const char *const bad_ids[][2] = { { "1 2 270\n", "id 270" }, { "1 2x\n", "column 3" },
+						  { "-1\n", "column 1" }, { "99999999999999\n", "column 1" } };
+	for (size_t i = 0; i < 4; i++) {
+		write_blob(tmp("ids.txt"), bad_ids[i][0], strlen(bad_ids[i][0]));
+		r = RUN("detokenize", "--tokenizer", s, tmp("ids.txt"));
+		expect_code(&r, 1, bad_ids[i][0]);
+		ck_assert_msg(strstr(r.err.data, bad_ids[i][1]), "%s: stderr: %s", bad_ids[i][0], r.err.data);
+		free_result(&r);
+	}
+	/* bad SPECs and flags */
+	r = RUN("tokenize", "--tokenizer", "spm:/nonexistent/x.model", tmp("small.txt"));
+	expect_code(&r, 1, "missing spm model");
+	ck_assert_msg(strstr(r.err.data, "/nonexistent/x.model"), "stderr: %s", r.err.data);
+	free_result(&r);
+	r = RUN("tokenize", tmp("small.txt"));
+	expect_code(&r, 2, "no --tokenizer");
+	free_result(&r);
+	r = RUN("tokenizer", "train", "--kind", "wordpiece", "--vocab-size", "100", "--data", tmp("small.txt"),
+		"--out", tmp("t2"));
+	expect_code(&r, 2, "unknown kind");
+	free_result(&r);
+	r = RUN("tokenizer", "train", "--kind", "bpe", "--vocab-size", "100", "--data", tmp("small.txt"), "--out",
+		tmp("t3"));
+	expect_code(&r, 1, "bpe vocabulary below 257");
+	free_result(&r);
+}
+END_TEST
+
+/* A tiny GPT trained with a BPE tokenizer: sample past its context
+ * (sliding), score, resume. */
+START_TEST(test_gpt)
+{
+	const char *spec = train_tokenizer("bpe", "300", tmp("tok"));
+	char s[512];
+	snprintf(s, sizeof s, "%s", spec);
+	const char *dir = tmp("gpt"), *model = tmp("gpt/model.safetensors");
+	result r = RUN("train", "--arch", "gpt", "--tokenizer", s, "--layers", "1", "--heads", "2", "--embed", "16",
+		       "--context", "16", "--batch", "2", "--steps", "20", "--eval-every", "10", "--data",
+		       tmp("small.txt"), "--out", dir);
+	expect_code(&r, 0, "train --arch gpt");
+	free_result(&r);
+	r = RUN("sample", "-m", model, "--len", "60", "--seed", "1", "--prime", "the");
+	expect_code(&r, 0, "sample past the context");
+	ck_assert(valid_utf8(r.out.data, r.out.len));
+	free_result(&r);
+	r = RUN("score", "-m", model, tmp("small.txt"));
+	expect_code(&r, 0, "score with windows");
+	json_t *o = json_loads(r.out.data, 0, NULL);
+	double nll = json_number_value(json_object_get(o, "nll_per_token"));
+	ck_assert_msg(nll > 0.5 && nll < log(300.0), "nll per token %g", nll);
+	json_decref(o);
+	free_result(&r);
+	r = RUN("train", "--resume", "--steps", "30", "--eval-every", "10", "--data", tmp("small.txt"), "--out",
+		dir);
+	expect_code(&r, 0, "resume a gpt run");
+	free_result(&r);
+	/* windows longer than the context, split bptt */
+	r = RUN("train", "--arch", "gpt", "--context", "8", "--bptt", "16", "--steps", "2", "--data",
+		tmp("small.txt"), "--out", tmp("gpt2"));
+	expect_code(&r, 2, "--bptt beyond --context");
+	free_result(&r);
+}
+END_TEST
+
 int main(void)
 {
 	seqc_bin = getenv("SEQC_BIN");
@@ -823,6 +968,9 @@ int main(void)
 	tcase_add_test(tc, test_corrupt_checkpoints);
 	tcase_add_test(tc, test_existing_run);
 	tcase_add_test(tc, test_resume);
+	tcase_add_test(tc, test_tokenize_round_trip);
+	tcase_add_test(tc, test_tokenize_bad_input);
+	tcase_add_test(tc, test_gpt);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
 	remove_tree(suite_root);
