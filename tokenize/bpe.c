@@ -545,21 +545,6 @@ static int pieces_set(pieces *ps, size_t id, const char *s, size_t n, bool speci
 	return 0;
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a real number";
-	case JSON_TRUE: return "true";
-	case JSON_FALSE: return "false";
-	case JSON_NULL: return "null";
-	}
-	return "something else";
-}
-
 /* Splits "left right" (one space, both non-empty) and adds the merge.
  * where names the line or key in messages. */
 static int add_spelled_merge(seqc_bpe *t, const char *s, size_t n, const char *what,
@@ -594,7 +579,7 @@ static int get_id(const json_t *obj, const char *key, size_t n, int32_t *id, con
 		return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" is missing", what, key);
 	if (!json_is_integer(v))
 		return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" must be an integer (-1 for none), got "
-				  "%s", what, key, json_kind(v));
+				  "%s", what, key, seqc_json_type_name(v));
 	json_int_t x = json_integer_value(v);
 	if (x < -1 || x >= (json_int_t)n)
 		return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" is %lld, outside the vocabulary [0, %zu) "
@@ -611,7 +596,7 @@ static const json_t *get_array(const json_t *obj, const char *key, const char *w
 		return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" is missing", what, key), NULL;
 	if (!json_is_array(v))
 		return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" must be an array of strings, got %s",
-				  what, key, json_kind(v)), NULL;
+				  what, key, seqc_json_type_name(v)), NULL;
 	return v;
 }
 
@@ -644,7 +629,7 @@ seqc_tok *seqc_tok_bpe_from_json(const json_t *obj, const char *what)
 		const json_t *e = json_array_get(vocab, i);
 		if (!json_is_string(e))
 			return seqc_error(SEQC_EFORMAT, "%s: \"vocab\"[%zu] must be a string, got %s",
-					  what, i, json_kind(e)), NULL;
+					  what, i, seqc_json_type_name(e)), NULL;
 		pool += json_string_length(e);
 	}
 	pieces ps;
@@ -667,7 +652,7 @@ seqc_tok *seqc_tok_bpe_from_json(const json_t *obj, const char *what)
 		snprintf(where, sizeof where, "\"merges\"[%zu]", r);
 		if (!json_is_string(e)) {
 			seqc_error(SEQC_EFORMAT, "%s: %s must be a string, got %s", what, where,
-				   json_kind(e));
+				   seqc_json_type_name(e));
 		} else if (add_spelled_merge(t, json_string_value(e), json_string_length(e), what,
 					     where) == 0) {
 			continue;
@@ -715,7 +700,7 @@ static seqc_bpe *parse_encoder(const char *text, size_t len, bool replace, const
 		snprintf(where, sizeof where, "key \"%.*s\"", SHOW, key);
 		if (!json_is_integer(v)) {
 			seqc_error(SEQC_EFORMAT, "%s: %s must map to an integer id, got %s", what, where,
-				   json_kind(v));
+				   seqc_json_type_name(v));
 			goto done;
 		}
 		json_int_t id = json_integer_value(v);
@@ -789,44 +774,6 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
-/* The whole file at path into a new buffer *data of *len bytes. */
-static int read_file(const char *path, char **data, size_t *len)
-{
-	*data = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return seqc_error(SEQC_EIO, "%s: cannot open: %s", path, strerror(errno));
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (;;) {
-		if (n == cap) {
-			size_t c = cap ? 2 * cap : 1 << 20;
-			char *b = c <= MAX_FILE_BYTES ? realloc(buf, c) : NULL;
-			if (!b) {
-				rc = seqc_error(SEQC_ENOMEM, "%s: cannot read more than %zu bytes", path, cap);
-				break;
-			}
-			buf = b;
-			cap = c;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (rc == 0 && ferror(f))
-		rc = seqc_error(SEQC_EIO, "%s: read error: %s", path, strerror(errno));
-	fclose(f);
-	if (rc < 0) {
-		free(buf);
-		return rc;
-	}
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
 seqc_tok *seqc_bpe_load_opts(const char *dir, const seqc_bpe_opts *opts)
 {
 	if (!dir)
@@ -836,8 +783,8 @@ seqc_tok *seqc_bpe_load_opts(const char *dir, const seqc_bpe_opts *opts)
 	char *enc = NULL, *mer = NULL;
 	size_t elen = 0, mlen = 0;
 	seqc_bpe *t = NULL;
-	if (!enc_path || !merge_path || read_file(enc_path, &enc, &elen) < 0 ||
-	    read_file(merge_path, &mer, &mlen) < 0)
+	if (!enc_path || !merge_path || seqc_read_file(enc_path, MAX_FILE_BYTES, &enc, &elen) < 0 ||
+	    seqc_read_file(merge_path, MAX_FILE_BYTES, &mer, &mlen) < 0)
 		goto done;
 	if ((t = parse_encoder(enc, elen, o.replace_invalid, enc_path)) &&
 	    parse_merges(t, mer, mlen, merge_path) < 0) {

@@ -625,21 +625,6 @@ static json_t *char_to_json(const seqc_tok *base)
 
 /* ---- loading ---- */
 
-static const char *json_type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a real number";
-	case JSON_TRUE: return "true";
-	case JSON_FALSE: return "false";
-	case JSON_NULL: return "null";
-	}
-	return "something else";
-}
-
 static const json_t *need_key(const json_t *obj, const char *key, const char *what)
 {
 	const json_t *v = json_object_get(obj, key);
@@ -674,7 +659,7 @@ static int get_choice(const json_t *obj, const char *key, const char *const *nam
 		return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" must be %s, got \"%.40s\"", what, key,
 				  list, json_string_value(v));
 	return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" must be %s, got %s", what, key, list,
-			  json_type_name(v));
+			  seqc_json_type_name(v));
 }
 
 seqc_tok *seqc_tok_char_from_json(const json_t *obj, const char *what)
@@ -696,7 +681,7 @@ seqc_tok *seqc_tok_char_from_json(const json_t *obj, const char *what)
 		return NULL;
 	if (!json_is_boolean(v))
 		return seqc_error(SEQC_EFORMAT, "%s: key \"replace_invalid\" must be true or false, "
-				  "got %s", what, json_type_name(v)), NULL;
+				  "got %s", what, seqc_json_type_name(v)), NULL;
 	bool replace = json_is_true(v);
 
 	const json_t *vocab = need_key(obj, "vocab", what);
@@ -704,7 +689,7 @@ seqc_tok *seqc_tok_char_from_json(const json_t *obj, const char *what)
 		return NULL;
 	if (!json_is_array(vocab))
 		return seqc_error(SEQC_EFORMAT, "%s: key \"vocab\" must be an array of strings, got %s",
-				  what, json_type_name(vocab)), NULL;
+				  what, seqc_json_type_name(vocab)), NULL;
 	size_t n = json_array_size(vocab);
 	if (n == 0)
 		return seqc_error(SEQC_EFORMAT, "%s: key \"vocab\" is an empty array", what), NULL;
@@ -718,7 +703,7 @@ seqc_tok *seqc_tok_char_from_json(const json_t *obj, const char *what)
 			return NULL;
 		if (!json_is_integer(v))
 			return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" must be an integer (-1 for none), "
-					  "got %s", what, id_keys[i], json_type_name(v)), NULL;
+					  "got %s", what, id_keys[i], seqc_json_type_name(v)), NULL;
 		json_int_t id = json_integer_value(v);
 		if (id < -1 || id >= (json_int_t)n)
 			return seqc_error(SEQC_EFORMAT, "%s: key \"%s\" is %lld, outside the vocabulary "
@@ -738,7 +723,7 @@ seqc_tok *seqc_tok_char_from_json(const json_t *obj, const char *what)
 		const json_t *e = json_array_get(vocab, i);
 		if (!json_is_string(e)) {
 			seqc_error(SEQC_EFORMAT, "%s: key \"vocab\" must be an array of strings, but "
-				   "\"vocab\"[%zu] is %s", what, i, json_type_name(e));
+				   "\"vocab\"[%zu] is %s", what, i, seqc_json_type_name(e));
 			goto cleanup;
 		}
 		pieces[i] = (const uint8_t *)json_string_value(e);

@@ -80,6 +80,15 @@ seqc_tok *seqc_tok_spm_from_json(const json_t *obj, const char *what);
  * text before normalizing the pieces. Exposed for tests. */
 bool seqc_char_inert(uint32_t c, seqc_norm norm);
 
+/* "an object", "a string", ... for messages about a JSON value of the
+ * wrong type. */
+const char *seqc_json_type_name(const json_t *v);
+
+/* The whole file at path in a new buffer *data of *len bytes (free with
+ * free); files above max_bytes are refused (SEQC_ENOMEM) before they are
+ * read whole. Negative code with a message naming the file. */
+int seqc_read_file(const char *path, size_t max_bytes, char **data, size_t *len);
+
 /* Writes data[0..len) to path atomically: a new file beside it (O_EXCL,
  * never someone else's), written, synced, then renamed over path, so a
  * failure leaves any previous file intact. Negative code with a message

@@ -361,46 +361,75 @@ seqc_tok *seqc_tok_from_json(const char *json, size_t len)
 	return from_json(json, len, "tokenizer JSON");
 }
 
-seqc_tok *seqc_tok_load_json_file(const char *path)
+int seqc_read_file(const char *path, size_t max_bytes, char **data, size_t *len)
 {
-	if (!path)
-		return seqc_error(SEQC_EINVAL, "tokenizer file: the path is NULL"), NULL;
+	*data = NULL;
+	*len = 0;
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return seqc_error(SEQC_EIO, "%s: cannot open: %s", path, strerror(errno)), NULL;
+		return seqc_error(SEQC_EIO, "%s: cannot open: %s", path, strerror(errno));
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	seqc_tok *t = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
 	for (;;) {
-		if (len == cap) {
-			if (cap >= MAX_FILE_BYTES) {
-				seqc_error(SEQC_ENOMEM, "%s: larger than %zu bytes, too large for a "
-					   "tokenizer", path, MAX_FILE_BYTES);
-				goto cleanup;
+		if (n == cap) {
+			if (cap >= max_bytes) {
+				rc = seqc_error(SEQC_ENOMEM, "%s: larger than %zu bytes, too large for "
+						"what it should hold", path, max_bytes);
+				break;
 			}
 			size_t c = cap ? 2 * cap : 65536;
 			char *b = realloc(buf, c);
 			if (!b) {
-				seqc_error(SEQC_ENOMEM, "%s: cannot allocate %zu bytes", path, c);
-				goto cleanup;
+				rc = seqc_error(SEQC_ENOMEM, "%s: cannot allocate %zu bytes", path, c);
+				break;
 			}
 			buf = b;
 			cap = c;
 		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
 		if (got == 0)
 			break;
 	}
-	if (ferror(f)) {
-		seqc_error(SEQC_EIO, "%s: read error: %s", path, strerror(errno));
-		goto cleanup;
-	}
-	t = from_json(buf, len, path);
-cleanup:
+	if (rc == 0 && ferror(f))
+		rc = seqc_error(SEQC_EIO, "%s: read error: %s", path, strerror(errno));
 	fclose(f);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+seqc_tok *seqc_tok_load_json_file(const char *path)
+{
+	if (!path)
+		return seqc_error(SEQC_EINVAL, "tokenizer file: the path is NULL"), NULL;
+	char *buf;
+	size_t len;
+	if (seqc_read_file(path, MAX_FILE_BYTES, &buf, &len) < 0)
+		return NULL;
+	seqc_tok *t = from_json(buf, len, path);
 	free(buf);
 	return t;
+}
+
+const char *seqc_json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a real number";
+	case JSON_TRUE: return "true";
+	case JSON_FALSE: return "false";
+	case JSON_NULL: return "null";
+	}
+	return "something else";
 }
 
 int seqc_write_file_atomic(const char *path, const char *data, size_t len)
