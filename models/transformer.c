@@ -206,32 +206,54 @@ static int declare_final_norm(seqc_tnorm *n, const seqc_tlayer_config *c, bool f
 	return final_norm ? declare_norm(n, p, prefix, "norm", c->d_model) : 0;
 }
 
-int seqc_tenc_declare(seqc_tenc *e, const seqc_tlayer_config *c, size_t layers, bool final_norm,
-		      seqc_params *p, const char *prefix)
+/* The layers one after another (each its own struct, stride bytes apart)
+ * as "<prefix>layers.<i>.", then the final norm. */
+typedef int (*declare_fn)(void *layer, const seqc_tlayer_config *c, seqc_params *p,
+			  const char *prefix);
+
+static int declare_stack(char *layer, size_t stride, declare_fn declare, size_t layers,
+			 const seqc_tlayer_config *c, seqc_tnorm *norm_, bool with_norm,
+			 seqc_params *p, const char *prefix)
 {
-	memset(e, 0, sizeof *e);
 	int rc = check_layers(layers);
 	for (size_t i = 0; i < layers && !rc; i++) {
 		char name[256];
 		snprintf(name, sizeof name, "%slayers.%zu.", prefix, i);
-		rc = seqc_tenc_layer_declare(&e->layer[i], c, p, name);
+		rc = declare(layer + i * stride, c, p, name);
 	}
-	e->layers = layers;
-	return rc ? rc : declare_final_norm(&e->norm, c, final_norm, p, prefix);
+	return rc ? rc : declare_final_norm(norm_, c, with_norm, p, prefix);
+}
+
+static int declare_enc_layer(void *l, const seqc_tlayer_config *c, seqc_params *p,
+			     const char *prefix)
+{
+	return seqc_tenc_layer_declare(l, c, p, prefix);
+}
+
+static int declare_dec_layer(void *l, const seqc_tlayer_config *c, seqc_params *p,
+			     const char *prefix)
+{
+	return seqc_tdec_layer_declare(l, c, p, prefix);
+}
+
+int seqc_tenc_declare(seqc_tenc *e, const seqc_tlayer_config *c, size_t layers, bool final_norm,
+		      seqc_params *p, const char *prefix)
+{
+	memset(e, 0, sizeof *e);
+	int rc = declare_stack((char *)e->layer, sizeof e->layer[0], declare_enc_layer, layers, c,
+			       &e->norm, final_norm, p, prefix);
+	e->layers = rc ? 0 : layers; /* a failed stack forwards nothing */
+	return rc;
 }
 
 int seqc_tdec_declare(seqc_tdec *d, const seqc_tlayer_config *c, size_t layers, bool final_norm,
 		      seqc_params *p, const char *prefix)
 {
 	memset(d, 0, sizeof *d);
-	int rc = check_layers(layers);
-	for (size_t i = 0; i < layers && !rc; i++) {
-		char name[256];
-		snprintf(name, sizeof name, "%slayers.%zu.", prefix, i);
-		rc = seqc_tdec_layer_declare(&d->layer[i], c, p, name);
-	}
-	d->layers = layers;
-	return rc ? rc : declare_final_norm(&d->norm, c, final_norm, p, prefix);
+	int rc = declare_stack((char *)d->layer, sizeof d->layer[0], declare_dec_layer, layers, c,
+			       &d->norm, final_norm, p, prefix);
+	d->layers = rc ? 0 : layers; /* a failed stack forwards nothing */
+	return rc;
 }
 
 static seqc_tensor *final_norm(seqc_graph *g, const seqc_tnorm *n, const seqc_tlayer_config *c,
