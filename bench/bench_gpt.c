@@ -10,7 +10,7 @@
  * biases, tanh GELU): nanoGPT's CPU recipe for Tiny Shakespeare (4 layers,
  * 4 heads, width 128, context 64, batch 12) and 6 layers, 6 heads, width
  * 384, context 256, batch 8; sampling from the second.
- * bench/gpt_vs_torch.py runs the same in PyTorch and prints the ratios. */
+ * bench/vs_torch.py gpt runs the same in PyTorch and prints the ratios. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,21 +154,9 @@ int main(int argc, char **argv)
 {
 	double seconds = 10;
 	const char *only = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--quick"))
-			seconds = 1;
-		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = atof(argv[++i]);
-		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			only = argv[++i];
-		else {
-			fprintf(stderr, "usage: bench_gpt [--quick] [--seconds S] [--config NAME]\n");
-			return 2;
-		}
-	}
-	double peak = bench_sgemm_peak();
-	printf("{\"bench\":\"machine\",\"sgemm_peak_gflops\":%.1f,\"threads\":%d}\n", peak,
-	       omp_get_max_threads());
+	if (!bench_args(argc, argv, "bench_gpt", &seconds, &only))
+		return 2;
+	double peak = bench_machine_line();
 	int rc = 0;
 	for (size_t i = 0; i < sizeof CONFIGS / sizeof CONFIGS[0]; i++) {
 		if (only && strcmp(only, CONFIGS[i].name))

@@ -7,7 +7,7 @@
  * The configurations are those of the character-level issue (vocabulary 65,
  * embedding = hidden): char-rnn's default LSTM 2x128 (seq 50, batch 50); LSTM,
  * GRU and RNN 2x512 (seq 100, batch 32); sampling from LSTM 2x512 at batch 1.
- * bench/rnn_vs_torch.py runs the same configurations in PyTorch and prints
+ * bench/vs_torch.py rnn runs the same configurations in PyTorch and prints
  * the ratios. */
 #include <omp.h>
 #include <stdio.h>
@@ -148,23 +148,9 @@ int main(int argc, char **argv)
 {
 	double seconds = 5;
 	const char *only = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--quick"))
-			seconds = 1;
-		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = atof(argv[++i]);
-		else if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			only = argv[++i];
-		else {
-			fprintf(stderr, "usage: bench_rnn [--quick] [--seconds S] [--config NAME]\n");
-			return 2;
-		}
-	}
-	double peak = bench_sgemm_peak();
-	printf("{\"bench\":\"machine\",\"sgemm_peak_gflops\":%.1f,\"threads\":%d,\"openblas\":\"%s\","
-	       "\"openblas_openmp\":%s}\n",
-	       peak, omp_get_max_threads(), openblas_get_config(),
-	       openblas_get_parallel() == 2 ? "true" : "false");
+	if (!bench_args(argc, argv, "bench_rnn", &seconds, &only))
+		return 2;
+	double peak = bench_machine_line();
 	int rc = 0;
 	for (size_t i = 0; i < sizeof CONFIGS / sizeof CONFIGS[0]; i++) {
 		if (only && strcmp(only, CONFIGS[i].name))

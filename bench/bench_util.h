@@ -4,7 +4,11 @@
 #ifndef SEQC_BENCH_UTIL_H
 #define SEQC_BENCH_UTIL_H
 
+#include <omp.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cblas.h>
@@ -39,6 +43,38 @@ done:
 	free(b);
 	free(c);
 	return best;
+}
+
+/* The flags every model benchmark takes: --quick (1 second a
+ * measurement), --seconds S, --config NAME (only that one). False after
+ * printing the usage of program on a bad flag. */
+static inline bool bench_args(int argc, char **argv, const char *program, double *seconds,
+			      const char **only)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			*seconds = 1;
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			*seconds = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			*only = argv[++i];
+		} else {
+			fprintf(stderr, "usage: %s [--quick] [--seconds S] [--config NAME]\n", program);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The machine line every model benchmark starts with; returns the peak. */
+static inline double bench_machine_line(void)
+{
+	double peak = bench_sgemm_peak();
+	printf("{\"bench\":\"machine\",\"sgemm_peak_gflops\":%.1f,\"threads\":%d,\"openblas\":\"%s\","
+	       "\"openblas_openmp\":%s}\n",
+	       peak, omp_get_max_threads(), openblas_get_config(),
+	       openblas_get_parallel() == 2 ? "true" : "false");
+	return peak;
 }
 
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The configurations of bench_gpt.c in PyTorch, one JSON line each.
 
-Run by gpt_vs_torch.py (or by hand) with Debian's python3-torch at its best
+Run by vs_torch.py gpt (or by hand) with Debian's python3-torch at its best
 setting here: 2 threads and OMP_WAIT_POLICY=PASSIVE in the environment.
 The model is a GPT in nanoGPT's layout (pre-norm blocks, biases, tanh GELU,
 tied head), written here for the benchmark. Training = forward + backward +

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The configurations of bench_rnn.c in PyTorch, one JSON line each.
 
-Run by rnn_vs_torch.py (or by hand) with Debian's python3-torch, at its
+Run by vs_torch.py rnn (or by hand) with Debian's python3-torch, at its
 best setting here: 2 threads and OMP_WAIT_POLICY=PASSIVE in the
 environment. Training = forward + backward + Adam step; sampling = one
 token at a time at batch 1 under no_grad with the state carried.

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""bench_rnn side by side with PyTorch: runs both on the same
-configurations and prints every JSON line plus one ratio line per
-configuration (seqc tokens/s divided by PyTorch's).
+"""A seqc benchmark side by side with PyTorch: runs bench_KIND and
+torch_KIND.py on the same configurations and prints every JSON line plus
+one ratio line per measurement both made (seqc's tokens/s divided by
+PyTorch's).
 
-    python3 bench/rnn_vs_torch.py [BUILD_DIR] [--seconds S]
+    python3 bench/vs_torch.py rnn|gpt [BUILD_DIR] [--seconds S]
 
 PyTorch runs at its best setting on this machine (2 threads,
 OMP_WAIT_POLICY=PASSIVE) through /usr/bin/python3 (Debian's python3-torch);
@@ -27,23 +28,26 @@ def main():
         i = args.index("--seconds")
         seconds = args[i + 1]
         del args[i:i + 2]
-    build = args[0] if args else "build"
+    if not args or args[0] not in ("rnn", "gpt"):
+        sys.exit(__doc__)
+    kind = args[0]
+    build = args[1] if len(args) > 1 else "build"
     here = os.path.dirname(os.path.abspath(__file__))
-    seqc = run([os.path.join(build, "bench", "bench_rnn"), "--seconds", seconds])
+    seqc = run([os.path.join(build, "bench", "bench_" + kind), "--seconds", seconds])
     for line in seqc:
         print(json.dumps(line))
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="2")
     try:
-        torch = run(["/usr/bin/python3", os.path.join(here, "torch_rnn.py"), seconds], env)
+        torch = run(["/usr/bin/python3", os.path.join(here, "torch_%s.py" % kind), seconds], env)
     except (OSError, subprocess.CalledProcessError) as e:
-        print(json.dumps({"bench": "rnn_vs_torch", "pytorch": "unavailable", "why": str(e)[:200]}))
+        print(json.dumps({"bench": kind + "_vs_torch", "pytorch": "unavailable", "why": str(e)[:200]}))
         return
-    ours = {l["config"]: l for l in seqc if "config" in l}
+    ours = {(l["bench"], l["config"]): l for l in seqc if "config" in l}
     for line in torch:
         print(json.dumps(line))
-        mine = ours.get(line["config"])
+        mine = ours.get((line["bench"], line["config"]))
         if mine:
-            print(json.dumps({"bench": "rnn_vs_torch", "config": line["config"],
+            print(json.dumps({"bench": kind + "_vs_torch", "what": line["bench"], "config": line["config"],
                               "seqc_tokens_per_s": mine["tokens_per_s"],
                               "pytorch_tokens_per_s": line["tokens_per_s"],
                               "ratio": round(mine["tokens_per_s"] / line["tokens_per_s"], 3)}))
