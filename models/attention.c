@@ -36,6 +36,14 @@ int seqc_mha_declare(seqc_mha *m, size_t embed, size_t heads, float dropout, seq
 
 seqc_tensor *seqc_rows_view(seqc_graph *g, seqc_tensor *w, size_t r0, size_t n)
 {
+	char sw[64];
+	if (!w)
+		return NULL;
+	if (w->ndim > 2 || !n || r0 > w->shape[0] || n > w->shape[0] - r0) {
+		seqc_error(SEQC_ESHAPE, "rows view: rows [%zu, %zu + %zu) of %s", r0, r0, n,
+			   seqc_shape_str(w, sw, sizeof sw));
+		return NULL;
+	}
 	seqc_tensor *v = seqc_graph_alloc(g, sizeof *v);
 	if (!v)
 		return NULL;

@@ -52,7 +52,8 @@ SEQC_API seqc_tensor *seqc_mha_forward(seqc_graph *g, const seqc_mha *m, seqc_te
 
 /* Rows [r0, r0 + n) of a parameter [R, C] (or elements of a [R] vector) as
  * a tensor sharing its values and gradient, made in g's arena: gradients of
- * ops on the view land in the parameter. NULL on arena exhaustion. */
+ * ops on the view land in the parameter. NULL when w is NULL, the rows are
+ * not within w (SEQC_ESHAPE) or the arena is exhausted. */
 SEQC_API seqc_tensor *seqc_rows_view(seqc_graph *g, seqc_tensor *w, size_t r0, size_t n);
 
 #endif

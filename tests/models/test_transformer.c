@@ -499,6 +499,12 @@ START_TEST(errors)
 	ck_assert_ptr_null(seqc_mha_forward(g, &m, x, other_b, other_b, NULL, NULL, NULL));
 	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "attention"));
 	ck_assert_ptr_null(seqc_mha_forward(g, &m, NULL, x, x, NULL, NULL, NULL));
+	ck_assert_ptr_null(seqc_rows_view(g, m.in_proj_weight, 8, 5));
+	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "[12, 4]"));
+	seqc_tensor *rows = seqc_rows_view(g, m.in_proj_weight, 8, 4);
+	ck_assert_ptr_nonnull(rows);
+	ck_assert_ptr_eq(rows->val, m.in_proj_weight->val + 32);
+	ck_assert_ptr_eq(rows->grad, m.in_proj_weight->grad + 32);
 	ck_assert_ptr_null(seqc_posenc_add(g, seqc_graph_tensor(g, 1, SHAPE(4), false), 0, true));
 	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "posenc"));
 	seqc_graph_destroy(g);
