@@ -24,6 +24,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Hot loops over these functions, cloned for AVX2 (8 lanes instead of
+ * SSE2's 4) with a baseline fallback chosen at load time. Put it on a
+ * function holding a plain loop, not an OpenMP region (the outlined region
+ * would not inherit the target). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
+#define SEQC_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SEQC_SIMD_CLONES
+#endif
+
 static inline float seqc_fast_exp(float x)
 {
 	x = x < -87.0f ? -87.0f : x;

@@ -116,6 +116,35 @@ static inline float gelu_exact_grad(float x)
 	       x * expf(-0.5f * x * x) * 0.3989422804014327f;
 }
 
+SEQC_SIMD_CLONES static void gelu_tanh_span(const float *x, float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = seqc_fast_gelu_tanh(x[i]);
+}
+
+SEQC_SIMD_CLONES static void gelu_tanh_grad_span(const float *x, const float *dy, float *dx,
+						 size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dx[i] += dy[i] * seqc_fast_gelu_tanh_grad(x[i]);
+}
+
+/* The tanh-form GELU (grad: its backward) over n elements, in spans of
+ * SPAN spread over the threads. */
+#define SPAN 4096
+static void gelu_tanh_par(const float *x, const float *dy, float *out, size_t n, bool grad)
+{
+	size_t spans = (n + SPAN - 1) / SPAN;
+#pragma omp parallel for if (n > SEQC_PAR_MIN / 4)
+	for (size_t s = 0; s < spans; s++) {
+		size_t at = s * SPAN, len = n - at < SPAN ? n - at : SPAN;
+		if (grad)
+			gelu_tanh_grad_span(x + at, dy + at, out + at, len);
+		else
+			gelu_tanh_span(x + at, out + at, len);
+	}
+}
+
 /* y = f(x); backward from y where the derivative is a function of y (tanh,
  * sigmoid, relu) and from x otherwise (gelu). */
 static void unary_backward(seqc_node *node)
@@ -151,9 +180,7 @@ static void unary_backward(seqc_node *node)
 			dx[i] += dy[i] * gelu_exact_grad(xv[i]);
 		break;
 	case UN_GELU_TANH:
-#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
-		for (size_t i = 0; i < n; i++)
-			dx[i] += dy[i] * seqc_fast_gelu_tanh_grad(xv[i]);
+		gelu_tanh_par(xv, dy, dx, n, true);
 		break;
 	}
 }
@@ -194,9 +221,7 @@ static seqc_tensor *unary(seqc_graph *g, seqc_tensor *x, int op, float s)
 			yv[i] = 0.5f * xv[i] * (1.0f + erff(xv[i] * (float)M_SQRT1_2));
 		break;
 	case UN_GELU_TANH:
-#pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
-		for (size_t i = 0; i < n; i++)
-			yv[i] = seqc_fast_gelu_tanh(xv[i]);
+		gelu_tanh_par(xv, NULL, yv, n, false);
 		break;
 	}
 	if (grad) {
