@@ -113,6 +113,25 @@ int read_all(const char *cmd, const char *path, char **buf, size_t *len)
 	return 0;
 }
 
+int replace_invalid(const char *cmd, char **text, size_t *len)
+{
+	char *clean = seqc_utf8_sanitize(*text, *len, len);
+	if (!clean)
+		return fail(cmd), -1;
+	free(*text);
+	*text = clean;
+	return 0;
+}
+
+bool next_line(const char *text, size_t len, size_t *start, size_t *end)
+{
+	if (*start >= len)
+		return false;
+	const char *nl = memchr(text + *start, '\n', len - *start);
+	*end = nl ? (size_t)(nl - text) : len;
+	return true;
+}
+
 /* Drops a half-loaded model and tokenizer after printing the error. */
 static int load_failed(const char *cmd, seqc_model **m, seqc_tok **tok)
 {

@@ -41,6 +41,16 @@ int parse_real(const char *cmd, const char *flag, const char *s, double lo, doub
  * returns -1. */
 int read_all(const char *cmd, const char *path, char **buf, size_t *len);
 
+/* Replaces invalid UTF-8 in *text (a buffer of read_all) by U+FFFD, in a
+ * new buffer; prints the error and returns -1 when out of memory. */
+int replace_invalid(const char *cmd, char **text, size_t *len);
+
+/* The line of text[0..len) at *start: true with its end (the newline's
+ * offset, or len) in *end; false when *start is at the end. The caller
+ * moves on with *start = *end + 1, so a final newline makes no empty
+ * last line. */
+bool next_line(const char *text, size_t len, size_t *start, size_t *end);
+
 /* Loads a checkpoint and its tokenizer; prints the error and returns -1.
  * path "hf:FILE" is a Hugging Face GPT-2 safetensors file (heads from the
  * config.json beside it). tok_spec (NULL: the checkpoint's own) names

@@ -135,24 +135,15 @@ int cmd_tokenize(int argc, char **argv)
 	int rc = EXIT_FAIL;
 	if (!t || read_all(CMD, file, &text, &len) < 0)
 		goto done;
-	if (replace) {
-		char *clean = seqc_utf8_sanitize(text, len, &len);
-		if (!clean) {
-			fail(CMD);
-			goto done;
-		}
-		free(text);
-		text = clean;
-	}
+	if (replace && replace_invalid(CMD, &text, &len) < 0)
+		goto done;
 	const char *name = strcmp(file, "-") ? file : "stdin";
 	if (!lines) {
 		rc = encode_line(CMD, t, text, len, pieces, name);
 	} else {
 		rc = EXIT_OK;
-		size_t line = 1;
-		for (size_t start = 0; start < len && rc == EXIT_OK; line++) {
-			const char *nl = memchr(text + start, '\n', len - start);
-			size_t end = nl ? (size_t)(nl - text) : len;
+		size_t line = 1, start = 0, end;
+		for (; rc == EXIT_OK && next_line(text, len, &start, &end); line++) {
 			char what[4096];
 			snprintf(what, sizeof what, "%s: line %zu", name, line);
 			rc = encode_line(CMD, t, text + start, end - start, pieces, what);
@@ -252,10 +243,8 @@ int cmd_detokenize(int argc, char **argv)
 	seqc_detok_show_special(d, show);
 	const char *name = strcmp(file, "-") ? file : "stdin";
 	rc = EXIT_OK;
-	size_t line = 1;
-	for (size_t start = 0; start < len && rc == EXIT_OK; line++) {
-		const char *nl = memchr(text + start, '\n', len - start);
-		size_t end = nl ? (size_t)(nl - text) : len;
+	size_t line = 1, start = 0, end;
+	for (; rc == EXIT_OK && next_line(text, len, &start, &end); line++) {
 		rc = decode_line(CMD, t, d, text + start, end - start, name, line);
 		start = end + 1;
 	}
@@ -387,11 +376,9 @@ int cmd_tokenizer(int argc, char **argv)
 	size_t len;
 	if (read_all(CMD, data, &text, &len) < 0)
 		return EXIT_FAIL;
-	if (replace) {
-		char *clean = seqc_utf8_sanitize(text, len, &len);
+	if (replace && replace_invalid(CMD, &text, &len) < 0) {
 		free(text);
-		if (!(text = clean))
-			return fail(CMD);
+		return EXIT_FAIL;
 	}
 	int rc = train_tokenizer(CMD, kind, vocab, text, len, out, spm_options, replace);
 	free(text);

@@ -399,15 +399,8 @@ int cmd_train(int argc, char **argv)
 			fail(CMD);
 			goto done;
 		}
-		if (replace) {
-			char *clean = seqc_utf8_sanitize(text, len, &len);
-			if (!clean) {
-				fail(CMD);
-				goto done;
-			}
-			free(text);
-			text = clean;
-		}
+		if (replace && replace_invalid(CMD, &text, &len) < 0)
+			goto done;
 	} else if (!tok) {
 		seqc_char_opts co = seqc_char_defaults();
 		seqc_norm_from_name(norm, &co.norm);
