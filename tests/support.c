@@ -143,6 +143,28 @@ float *fixture_floats(json_t *obj, const char *key, size_t n)
 	return out;
 }
 
+void fixture_params(seqc_params *p, json_t *c)
+{
+	json_t *params = json_object_get(c, "params");
+	ck_assert_uint_eq(json_object_size(params), p->count);
+	for (size_t i = 0; i < p->count; i++) {
+		seqc_param *q = p->items[i];
+		float *v = fixture_floats(params, q->name, q->t.numel);
+		memcpy(q->t.val, v, q->t.numel * sizeof(float));
+		free(v);
+	}
+}
+
+int32_t *fixture_ids(json_t *c, const char *key, size_t n)
+{
+	float *f = fixture_floats(c, key, n);
+	int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = (int32_t)f[i];
+	free(f);
+	return ids;
+}
+
 char *word_text(size_t n, uint64_t seed)
 {
 	static const char *const words[] = { "the", "cat", "sat", "on", "a", "mat", "café", "naïve", "dog",

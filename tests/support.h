@@ -45,6 +45,10 @@ const char *test_data_path(const char *name);
 #include <jansson.h>
 json_t *fixture_load(const char *name);
 float *fixture_floats(json_t *obj, const char *key, size_t n);
+/* Every parameter of p from case["params"] (the same names, no more, no
+ * less), and the id array case[key] of n ids, malloc'ed. */
+void fixture_params(seqc_params *p, json_t *c);
+int32_t *fixture_ids(json_t *c, const char *key, size_t n);
 
 /* n bytes or a little more of random words (some non-ASCII) separated by
  * spaces and newlines, from seed: text for tokenizer and training tests.

@@ -33,25 +33,8 @@ static seqc_gpt *model_from_case(json_t *c)
 	seqc_rng_seed(&rng, 1, SEQC_STREAM_INIT);
 	seqc_gpt *m = seqc_gpt_create(&cfg, &rng);
 	ck_assert_ptr_nonnull(m);
-	json_t *params = json_object_get(c, "params");
-	ck_assert_uint_eq(json_object_size(params), m->params->count);
-	for (size_t i = 0; i < m->params->count; i++) {
-		seqc_param *q = m->params->items[i];
-		float *v = fixture_floats(params, q->name, q->t.numel);
-		memcpy(q->t.val, v, q->t.numel * sizeof(float));
-		free(v);
-	}
+	fixture_params(m->params, c);
 	return m;
-}
-
-static int32_t *case_ids(json_t *c, const char *key, size_t n)
-{
-	float *f = fixture_floats(c, key, n);
-	int32_t *ids = malloc(n * sizeof *ids);
-	for (size_t i = 0; i < n; i++)
-		ids[i] = (int32_t)f[i];
-	free(f);
-	return ids;
 }
 
 /* Defaults with the given sizes. */
@@ -101,7 +84,7 @@ START_TEST(golden_pytorch)
 	size_t B = (size_t)json_integer_value(json_object_get(c, "B"));
 	size_t T = (size_t)json_integer_value(json_object_get(c, "T"));
 	seqc_gpt *m = model_from_case(c);
-	int32_t *in = case_ids(c, "inputs", B * T), *tg = case_ids(c, "targets", B * T);
+	int32_t *in = fixture_ids(c, "inputs", B * T), *tg = fixture_ids(c, "targets", B * T);
 	seqc_ids inputs = seqc_ids_view2(in, B, T), targets = seqc_ids_view2(tg, B, T);
 	seqc_graph *g = seqc_graph_create(0);
 	seqc_rng rng;
@@ -525,7 +508,7 @@ static void check_hf_logits(seqc_model *m, json_t *c)
 {
 	size_t B = (size_t)json_integer_value(json_object_get(c, "B"));
 	size_t T = (size_t)json_integer_value(json_object_get(c, "T"));
-	int32_t *in = case_ids(c, "inputs", B * T);
+	int32_t *in = fixture_ids(c, "inputs", B * T);
 	float *got = full_logits(m->gpt, in, B, T);
 	float *want = fixture_floats(c, "logits", B * T * m->vocab);
 	ck_assert(allclose(got, want, B * T * m->vocab, 1e-4f, 1e-5f, "hf logits"));

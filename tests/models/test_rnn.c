@@ -50,14 +50,7 @@ static void check_golden_case(json_t *c)
 	seqc_rng rng;
 	seqc_rng_seed(&rng, 1, SEQC_STREAM_INIT);
 	ck_assert_int_eq(seqc_params_finalize(p, &rng), 0);
-	json_t *params = json_object_get(c, "params");
-	ck_assert_uint_eq(json_object_size(params), p->count);
-	for (size_t i = 0; i < p->count; i++) {
-		seqc_param *q = p->items[i];
-		float *v = fixture_floats(params, q->name, q->t.numel);
-		memcpy(q->t.val, v, q->t.numel * sizeof(float));
-		free(v);
-	}
+	fixture_params(p, c);
 	size_t xs[3] = { B, T, I }, ss[3] = { L * D, B, H };
 	seqc_tensor *x = heap_from(c, "x", 3, xs);
 	seqc_tensor *h0 = with_state ? heap_from(c, "h0", 3, ss) : NULL;

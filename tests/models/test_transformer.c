@@ -41,19 +41,6 @@ static uint8_t *fixture_pad(json_t *c, const char *key, size_t n)
 	return pad;
 }
 
-/* Every parameter of p from the fixture (the same names, no more, no less). */
-static void load_params(seqc_params *p, json_t *c)
-{
-	json_t *params = json_object_get(c, "params");
-	ck_assert_uint_eq(json_object_size(params), p->count);
-	for (size_t i = 0; i < p->count; i++) {
-		seqc_param *q = p->items[i];
-		float *v = fixture_floats(params, q->name, q->t.numel);
-		memcpy(q->t.val, v, q->t.numel * sizeof(float));
-		free(v);
-	}
-}
-
 /* Output against "out", then backward from "dy" and every gradient of the
  * parameters and of the named inputs against "grads". */
 static void check_against(seqc_graph *g, json_t *c, seqc_tensor *y, seqc_params *p,
@@ -101,7 +88,7 @@ static void check_mha_case(json_t *c)
 	seqc_params *p = seqc_params_create();
 	seqc_mha m;
 	ck_assert_int_eq(seqc_mha_declare(&m, E, H, 0.0f, p, ""), 0);
-	load_params(finalized(p), c);
+	fixture_params(finalized(p), c);
 	seqc_tensor *x = fixture_tensor(c, "x", B, Tq, E);
 	seqc_tensor *mem = cross ? fixture_tensor(c, "memory", B, Tk, E) : x;
 	seqc_tmask mask = { .key_pad = fixture_pad(c, "key_pad", B * Tk),
@@ -176,7 +163,7 @@ static void check_layer_case(json_t *c)
 		rc = stack ? seqc_tenc_declare(enc, &cfg, L, true, p, "")
 			   : seqc_tenc_layer_declare(&enc->layer[0], &cfg, p, "");
 	ck_assert_int_eq(rc, 0);
-	load_params(finalized(p), c);
+	fixture_params(finalized(p), c);
 	seqc_tensor *x = fixture_tensor(c, "x", B, T, D);
 	seqc_tensor *mem = decoder ? fixture_tensor(c, "memory", B, S, D) : NULL;
 	seqc_tmask self = { .key_pad = fixture_pad(c, "key_pad", B * T),
