@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "common.h"
 #include "seq/attention_internal.h"
 
@@ -388,6 +392,56 @@ START_TEST(cached_matches_rows)
 }
 END_TEST
 
+/* ---- threads ---- */
+
+/* Output and gradients of a causal packed case with dropout and key
+ * padding, large enough to run in parallel: copied out for comparison. */
+static void run_with_threads(attn_case *c, int threads, float *out, float *grad)
+{
+#ifdef _OPENMP
+	omp_set_num_threads(threads);
+#endif
+	seqc_graph *g = seqc_graph_create(0);
+	memset(c->q->grad, 0, c->q->numel * sizeof(float));
+	seqc_tensor *y = run(g, c);
+	ck_assert_ptr_nonnull(y);
+	ck_assert_int_eq(seqc_backward(g, seqc_sum(g, seqc_mul(g, y, y))), 0);
+	memcpy(out, y->val, y->numel * sizeof(float));
+	memcpy(grad, c->q->grad, c->q->numel * sizeof(float));
+	seqc_graph_destroy(g);
+}
+
+/* Each (batch, head) pair is computed the same way whichever thread runs
+ * it, and the dropout mask is drawn serially: results are bit-identical
+ * for any number of threads. */
+START_TEST(same_for_any_threads)
+{
+#ifdef _OPENMP
+	int saved = omp_get_max_threads();
+#endif
+	masks m;
+	attn_case c;
+	make_case(&c, 4, 64, 64, 64, 4, true, M_CAUSAL | M_PAD, &m, 110);
+	c.o.dropout = 0.2f;
+	c.dropout_seed = 4;
+	size_t no = 4 * 64 * 64, ng = c.q->numel;
+	float *o1 = malloc(no * sizeof *o1), *o2 = malloc(no * sizeof *o2);
+	float *g1 = malloc(ng * sizeof *g1), *g2 = malloc(ng * sizeof *g2);
+	run_with_threads(&c, 1, o1, g1);
+	run_with_threads(&c, 2, o2, g2);
+	ck_assert(allclose(o2, o1, no, 0, 0, "output, 2 threads vs 1"));
+	ck_assert(allclose(g2, g1, ng, 0, 0, "gradient, 2 threads vs 1"));
+#ifdef _OPENMP
+	omp_set_num_threads(saved);
+#endif
+	free(o1);
+	free(o2);
+	free(g1);
+	free(g2);
+	free_case(&c);
+}
+END_TEST
+
 /* ---- PyTorch golden fixtures (tests/golden/gen_transformer.py) ---- */
 
 static seqc_tensor *fixture_tensor(json_t *c, const char *key, size_t B, size_t T, size_t C)
@@ -534,6 +588,7 @@ static Suite *attention_suite(void)
 	tcase_add_test(tc, dropout);
 	tcase_add_test(tc, dropout_values);
 	tcase_add_loop_test(tc, cached_matches_rows, 0, 2);
+	tcase_add_test(tc, same_for_any_threads);
 	tcase_add_test(tc, golden_pytorch);
 	tcase_add_test(tc, errors);
 	suite_add_tcase(s, tc);
