@@ -190,10 +190,11 @@ static void check_reference(attn_case *c, const char *what)
 
 START_TEST(matches_reference)
 {
-	/* _i: mask combination; sizes cover Tq == Tk, Tq < Tk, Tq > Tk, and
-	 * causal blocks (T = 70 > one block of 32 rows) */
+	/* _i: mask combination; sizes cover Tq == Tk, Tq < Tk, Tq > Tk, causal
+	 * blocks (T = 70 > one block of 32 rows) and a single query row */
 	static const size_t shapes[][5] = {
 		{ 2, 5, 5, 6, 2 }, { 2, 3, 7, 8, 4 }, { 2, 6, 4, 4, 1 }, { 2, 70, 70, 8, 2 },
+		{ 2, 1, 5, 4, 2 }, { 1, 1, 3, 4, 1 }, /* one query row: products through sgemv */
 	};
 	masks m;
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -251,10 +252,12 @@ static int grads_fail(attn_case *c)
 START_TEST(gradcheck_masks)
 {
 	/* B, Tq, Tk, C, heads, packed: self-attention, cross-attention with
-	 * Tq < Tk and Tq > Tk, and one packed tensor (the gradients of three
-	 * column ranges in one buffer) */
+	 * Tq < Tk and Tq > Tk, one packed tensor (the gradients of three column
+	 * ranges in one buffer), and one query row (B = 1: every product a
+	 * single row or column) */
 	static const size_t shapes[][6] = {
 		{ 2, 4, 4, 6, 2, 0 }, { 2, 3, 5, 4, 2, 0 }, { 2, 5, 3, 4, 1, 0 }, { 2, 4, 4, 6, 3, 1 },
+		{ 1, 1, 4, 4, 2, 0 },
 	};
 	masks m;
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
