@@ -8,37 +8,80 @@
 
 /* ---- binary ops with broadcasting ---- */
 
+/* Elements per piece of a long loop split over the threads. */
+#define SPAN 4096
+
 enum { BIN_ADD, BIN_SUB, BIN_MUL };
 static const char *const bin_names[] = { "add", "sub", "mul" };
 
-/* Index of b's element paired with a's element i: b has a's shape (period
- * = numel), is a row (period = C) or a scalar (period = 1). */
-static inline size_t bidx(size_t i, size_t period)
+static inline float bin_apply(int op, float a, float b)
 {
-	return period == 1 ? 0 : i % period;
+	return op == BIN_ADD ? a + b : op == BIN_SUB ? a - b : a * b;
+}
+
+/* b is paired with a row by row: b has a's shape (one row of numel), is a
+ * row of period = C, or a scalar (period 1, broadcast to one row of n).
+ * Whole rows, so no index needs a division per element. */
+static size_t bin_cols(size_t n, size_t period)
+{
+	return period == 1 ? n : period;
+}
+
+/* y = a op b over rows [r0, r1) of cols. */
+static void bin_rows(int op, const float *a, const float *b, float *y, size_t r0, size_t r1,
+		     size_t cols, bool scalar)
+{
+	for (size_t r = r0; r < r1; r++) {
+		const float *ar = a + r * cols;
+		float *yr = y + r * cols;
+		if (scalar)
+			for (size_t c = 0; c < cols; c++)
+				yr[c] = bin_apply(op, ar[c], b[0]);
+		else
+			for (size_t c = 0; c < cols; c++)
+				yr[c] = bin_apply(op, ar[c], b[c]);
+	}
+}
+
+/* b's gradient: d (dy, times a for mul) summed over the rows; a scalar b
+ * takes the sum of every element. */
+static void bin_grad_b(int op, const float *a, const float *dy, float *db, size_t n, size_t cols,
+		       bool scalar)
+{
+	float sign = op == BIN_SUB ? -1.0f : 1.0f;
+	double total = 0;
+	for (size_t r = 0; r < n / cols; r++) {
+		const float *ar = a + r * cols, *dyr = dy + r * cols;
+		if (scalar)
+			for (size_t c = 0; c < cols; c++)
+				total += op == BIN_MUL ? dyr[c] * ar[c] : sign * dyr[c];
+		else
+			for (size_t c = 0; c < cols; c++)
+				db[c] += op == BIN_MUL ? dyr[c] * ar[c] : sign * dyr[c];
+	}
+	if (scalar)
+		db[0] += (float)total;
 }
 
 static void binary_backward(seqc_node *node)
 {
 	seqc_tensor *a = node->in[0], *b = node->in[1], *y = node->out;
 	int op = (int)node->i[0];
-	size_t n = y->numel, period = b->numel;
+	size_t n = y->numel, period = b->numel, cols = bin_cols(n, period);
+	bool scalar = period == 1 && n > 1;
 	const float *dy = y->grad;
 	if (a->grad) {
 		if (op == BIN_MUL)
-			for (size_t i = 0; i < n; i++)
-				a->grad[i] += dy[i] * b->val[bidx(i, period)];
+			for (size_t r = 0; r < n / cols; r++)
+				for (size_t c = 0; c < cols; c++)
+					a->grad[r * cols + c] +=
+						dy[r * cols + c] * b->val[scalar ? 0 : c];
 		else
 			for (size_t i = 0; i < n; i++)
 				a->grad[i] += dy[i];
 	}
-	if (b->grad) {
-		float sign = op == BIN_SUB ? -1.0f : 1.0f;
-		for (size_t i = 0; i < n; i++) {
-			float d = op == BIN_MUL ? dy[i] * a->val[i] : sign * dy[i];
-			b->grad[bidx(i, period)] += d;
-		}
-	}
+	if (b->grad)
+		bin_grad_b(op, a->val, dy, b->grad, n, cols, scalar);
 }
 
 static seqc_tensor *binary(seqc_graph *g, seqc_tensor *a, seqc_tensor *b, int op)
@@ -60,25 +103,21 @@ static seqc_tensor *binary(seqc_graph *g, seqc_tensor *a, seqc_tensor *b, int op
 	seqc_tensor *y = seqc_graph_output(g, a->ndim, a->shape, grad);
 	if (!y)
 		return NULL;
-	size_t n = a->numel, period = b->numel;
-	const float *av = a->val, *bv = b->val;
-	float *yv = y->val;
-	switch (op) {
-	case BIN_ADD:
+	size_t n = a->numel, cols = bin_cols(n, b->numel), rows = n / cols;
+	bool bscalar = b->numel == 1 && n > 1;
+	if (rows == 1) {
+		/* one long row (same shapes): split it over the threads */
+		size_t spans = (n + SPAN - 1) / SPAN;
 #pragma omp parallel for if (n > SEQC_PAR_MIN)
-		for (size_t i = 0; i < n; i++)
-			yv[i] = av[i] + bv[bidx(i, period)];
-		break;
-	case BIN_SUB:
+		for (size_t sp = 0; sp < spans; sp++) {
+			size_t at = sp * SPAN, len = n - at < SPAN ? n - at : SPAN;
+			bin_rows(op, a->val + at, bscalar ? b->val : b->val + at, y->val + at, 0, 1,
+				 len, bscalar);
+		}
+	} else {
 #pragma omp parallel for if (n > SEQC_PAR_MIN)
-		for (size_t i = 0; i < n; i++)
-			yv[i] = av[i] - bv[bidx(i, period)];
-		break;
-	default:
-#pragma omp parallel for if (n > SEQC_PAR_MIN)
-		for (size_t i = 0; i < n; i++)
-			yv[i] = av[i] * bv[bidx(i, period)];
-		break;
+		for (size_t r = 0; r < rows; r++)
+			bin_rows(op, a->val, b->val, y->val, r, r + 1, cols, bscalar);
 	}
 	if (grad) {
 		seqc_node *node = seqc_graph_record(g, bin_names[op], binary_backward, y, in, 2);
@@ -131,7 +170,6 @@ SEQC_SIMD_CLONES static void gelu_tanh_grad_span(const float *x, const float *dy
 
 /* The tanh-form GELU (grad: its backward) over n elements, in spans of
  * SPAN spread over the threads. */
-#define SPAN 4096
 static void gelu_tanh_par(const float *x, const float *dy, float *out, size_t n, bool grad)
 {
 	size_t spans = (n + SPAN - 1) / SPAN;
