@@ -47,7 +47,10 @@ typedef struct attn_saved {
 	float scale;      /* 1 / sqrt(dh) */
 	float keep_scale; /* 1 / (1 - p) with dropout, else 0 */
 	size_t block;     /* query rows per block */
-	float *p;         /* [B, H, Tq, Tk] softmax weights, 0 where masked or skipped */
+	float *p;         /* [B, H, Tq, Tk] softmax weights, 0 where masked or skipped;
+			   * NULL when nothing needs them after the forward (no
+			   * gradient, no readout, no dropout): each block's rows then
+			   * live in the scratch rows of its thread */
 	float *pd;        /* [B, H, Tq, Tk] the weights after dropout; == p without */
 	float *scratch;   /* [threads, block, Tk] dD rows for backward */
 	int threads;
@@ -90,7 +93,7 @@ static head head_of(const attn_saved *s, size_t b, size_t h)
 		       .k = head_ptr(s->k.x->val, &s->k, b, s->Tk, h, s->dh),
 		       .v = head_ptr(s->v.x->val, &s->v, b, s->Tk, h, s->dh),
 		       .ldq = width(&s->q), .ldk = width(&s->k), .ldv = width(&s->v),
-		       .p = s->p + w, .d = s->pd + w };
+		       .p = s->p ? s->p + w : NULL, .d = s->pd ? s->pd + w : NULL };
 }
 
 /* Row loops, cloned for AVX2 with a baseline fallback chosen at load time
@@ -196,39 +199,39 @@ ROW_CLONES static void softmax_grad_row(float *dp, const float *pr, const float 
 		dp[j] = pr[j] * (dp[j] - dot);
 }
 
-/* The forward of one (batch, head) pair; out is [B, Tq, C]. */
+/* The forward of one (batch, head) pair; out is [B, Tq, C]; rows [block,
+ * Tk] of scratch hold a block's weights when they are not stored. */
 static void attn_head_forward(const attn_saved *s, size_t b, size_t h, const seqc_attn_opts *o,
-			      float *out)
+			      float *out, float *scratch)
 {
 	size_t Tq = s->Tq, Tk = s->Tk, dh = s->dh;
 	head hd = head_of(s, b, h);
 	size_t ldq = hd.ldq, ldk = hd.ldk, ldv = hd.ldv;
 	const float *Q = hd.q, *K = hd.k, *V = hd.v;
-	float *P = hd.p, *D = hd.d;
 	float *O = out + b * Tq * s->C + h * dh;
 	const uint8_t *pad = o->key_pad ? o->key_pad + b * Tk : NULL;
 	for (size_t i0 = 0; i0 < Tq; i0 += s->block) {
 		size_t i1 = i0 + s->block < Tq ? i0 + s->block : Tq, m = i1 - i0;
 		size_t nk = visible_keys(s, i1 - 1);
+		/* this block's rows of P and D (the same rows without dropout) */
+		float *P = hd.p ? hd.p + i0 * Tk : scratch, *D = hd.p ? hd.d + i0 * Tk : P;
 		if (nk == 0) {
-			memset(P + i0 * Tk, 0, m * Tk * sizeof(float));
+			memset(P, 0, m * Tk * sizeof(float));
 			if (D != P)
-				memset(D + i0 * Tk, 0, m * Tk * sizeof(float));
+				memset(D, 0, m * Tk * sizeof(float));
 			for (size_t i = i0; i < i1; i++)
 				memset(O + i * s->C, 0, dh * sizeof(float));
 			continue;
 		}
-		seqc_gemm(false, true, m, nk, dh, s->scale, Q + i0 * ldq, ldq, K, ldk, 0.0f,
-			  P + i0 * Tk, Tk);
+		seqc_gemm(false, true, m, nk, dh, s->scale, Q + i0 * ldq, ldq, K, ldk, 0.0f, P, Tk);
 		for (size_t i = i0; i < i1; i++)
-			softmax_row(P + i * Tk, visible_keys(s, i), Tk, o->mask ? o->mask + i * Tk : NULL,
-				    pad);
+			softmax_row(P + (i - i0) * Tk, visible_keys(s, i), Tk,
+				    o->mask ? o->mask + i * Tk : NULL, pad);
 		if (D != P)
 			/* D holds the keep factors drawn by forward: 0 or 1 / (1 - p) */
-			for (size_t e = i0 * Tk; e < i1 * Tk; e++)
+			for (size_t e = 0; e < m * Tk; e++)
 				D[e] *= P[e];
-		seqc_gemm(false, false, m, dh, nk, 1.0f, D + i0 * Tk, Tk, V, ldv, 0.0f, O + i0 * s->C,
-			  s->C);
+		seqc_gemm(false, false, m, dh, nk, 1.0f, D, Tk, V, ldv, 0.0f, O + i0 * s->C, s->C);
 	}
 }
 
@@ -385,18 +388,23 @@ seqc_tensor *seqc_attention(seqc_graph *g, seqc_cols q, seqc_cols k, seqc_cols v
 			   .threads = max_threads(),
 			   .serial = ranges_clash(&q, &k, C) || ranges_clash(&q, &v, C) ||
 				     ranges_clash(&k, &v, C) };
-	s->p = seqc_graph_alloc(g, nweights * sizeof(float));
-	s->pd = s->p && dropout ? seqc_graph_alloc(g, nweights * sizeof(float)) : s->p;
-	if (grad && s->pd)
+	if (grad || o->weights || dropout) {
+		s->p = seqc_graph_alloc(g, nweights * sizeof(float));
+		s->pd = s->p && dropout ? seqc_graph_alloc(g, nweights * sizeof(float)) : s->p;
+		if (!s->pd)
+			return NULL;
+	}
+	if (grad || !s->p)
 		s->scratch = seqc_graph_alloc(g, (size_t)s->threads * s->block * Tk * sizeof(float));
-	if (!s->pd || (grad && !s->scratch))
+	if ((grad || !s->p) && !s->scratch)
 		return NULL;
 	if (dropout)
 		draw_dropout(s, o->dropout, o->rng);
 	size_t pairs = B * H;
-#pragma omp parallel for schedule(static) if (pairs > 1 && pairs * Tq * Tk * s->dh > SEQC_PAR_MIN)
+#pragma omp parallel for num_threads(s->threads) schedule(static) if (pairs > 1 && pairs * Tq * Tk * s->dh > SEQC_PAR_MIN)
 	for (size_t bh = 0; bh < pairs; bh++)
-		attn_head_forward(s, bh / H, bh % H, o, out->val);
+		attn_head_forward(s, bh / H, bh % H, o, out->val,
+				  s->scratch ? s->scratch + (size_t)thread_id() * s->block * Tk : NULL);
 	if (o->weights)
 		memcpy(o->weights, s->p, nweights * sizeof(float));
 	if (grad) {
