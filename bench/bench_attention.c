@@ -9,16 +9,15 @@
  * them: 4 B T^2 C forward, 8 B T^2 C backward (the op skips the masked
  * triangle, so its real arithmetic is about half of that).
  *
- * Prints one JSON line per measurement; timing: warm-up, then batches of
- * about --min-time seconds, best of --repeats. */
+ * Prints the machine line, then one JSON line per measurement; timing:
+ * warm-up, then three batches filling --seconds (default 1.5, --quick 1),
+ * the best kept. --config NAME runs one shape.
+ *   OMP_WAIT_POLICY=PASSIVE bench_attention [--quick] [--seconds S] [--config NAME] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "bench_util.h"
 #include "seq/seqc.h"
 
 typedef struct attn_shape {
@@ -39,13 +38,6 @@ typedef struct attn_bench {
 	bool backward;
 } attn_bench;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int step(attn_bench *a)
 {
 	const attn_shape *s = a->s;
@@ -64,32 +56,23 @@ static int step(attn_bench *a)
 static double time_steps(attn_bench *a, double min_time, int repeats)
 {
 	size_t n = 0;
-	double t0 = now();
-	while (n < 2 || now() - t0 < 0.1) {
+	double t0 = bench_now();
+	while (n < 2 || bench_now() - t0 < 0.1) {
 		if (step(a))
 			return -1;
 		n++;
 	}
-	size_t batch = (size_t)(min_time / ((now() - t0) / (double)n)) + 1;
+	size_t batch = (size_t)(min_time / ((bench_now() - t0) / (double)n)) + 1;
 	double best = 1e30;
 	for (int r = 0; r < repeats; r++) {
-		double t = now();
+		double t = bench_now();
 		for (size_t i = 0; i < batch; i++)
 			if (step(a))
 				return -1;
-		t = (now() - t) / (double)batch;
+		t = (bench_now() - t) / (double)batch;
 		best = t < best ? t : best;
 	}
 	return best;
-}
-
-static int threads(void)
-{
-#ifdef _OPENMP
-	return omp_get_max_threads();
-#else
-	return 1;
-#endif
 }
 
 static int run_shape(const attn_shape *s, double min_time, int repeats)
@@ -118,7 +101,7 @@ static int run_shape(const attn_shape *s, double min_time, int repeats)
 		       "\"B\": %zu, \"T\": %zu, \"C\": %zu, \"heads\": %zu, \"ms\": %.4f, \"gflops\": %.2f, "
 		       "\"threads\": %d}\n",
 		       s->name, a.backward ? "fwd+bwd" : "fwd", s->B, s->T, s->C, s->heads, 1e3 * sec,
-		       flops / sec * 1e-9, threads());
+		       flops / sec * 1e-9, omp_get_max_threads());
 		fflush(stdout);
 	}
 	rc = 0;
@@ -133,32 +116,15 @@ out:
 
 int main(int argc, char **argv)
 {
-	double min_time = 0.5;
+	double seconds = 1.5;
+	const char *only = NULL;
+	if (!bench_args(argc, argv, "bench_attention", &seconds, &only))
+		return 2;
+	bench_machine_line();
 	int repeats = 3;
-	for (int i = 1; i < argc; i++) {
-		char *end = NULL;
-		if (!strcmp(argv[i], "--min-time") && i + 1 < argc) {
-			min_time = strtod(argv[++i], &end);
-			if (*end || !(min_time > 0 && min_time < 600))
-				goto usage;
-		} else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) {
-			long r = strtol(argv[++i], &end, 10);
-			if (*end || r < 1 || r > 100)
-				goto usage;
-			repeats = (int)r;
-		} else if (!strcmp(argv[i], "--quick")) {
-			min_time = 0.1;
-			repeats = 1;
-		} else {
-			goto usage;
-		}
-	}
 	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-		if (run_shape(&shapes[i], min_time, repeats))
+		if ((!only || !strcmp(only, shapes[i].name)) &&
+		    run_shape(&shapes[i], seconds / repeats, repeats))
 			return 1;
 	return 0;
-usage:
-	fprintf(stderr, "usage: bench_attention [--min-time S (0.5)] [--repeats R (3)] [--quick]\n"
-			"  e.g. OMP_NUM_THREADS=2 bench_attention --min-time 1\n");
-	return 2;
 }
