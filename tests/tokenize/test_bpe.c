@@ -318,13 +318,15 @@ END_TEST
 static char *merge_list(const seqc_tok *t)
 {
 	const seqc_bpe *b = (const seqc_bpe *)t;
-	char *out = calloc(1, 16 + 64 * b->nmerges);
+	size_t cap = 16 + 64 * b->nmerges;
+	char *out = calloc(1, cap);
+	ck_assert_ptr_nonnull(out);
 	size_t o = 0;
 	for (size_t r = 0; r < b->nmerges; r++) {
 		size_t ln, rn;
 		const char *l = seqc_tok_piece(t, b->merges[r][0], &ln);
 		const char *rt = seqc_tok_piece(t, b->merges[r][1], &rn);
-		o += (size_t)sprintf(out + o, "%s%.*s+%.*s", r ? "," : "", (int)ln, l, (int)rn, rt);
+		o += (size_t)snprintf(out + o, cap - o, "%s%.*s+%.*s", r ? "," : "", (int)ln, l, (int)rn, rt);
 	}
 	return out;
 }
@@ -435,15 +437,16 @@ static char *random_words(size_t n, uint64_t seed)
 					    "m", "n", "o", "r", "s", "t", "u", "\xc3\xa9", "\xc3\xbc"};
 	static const char *const gaps[] = {" ", " ", " ", ", ", ".\n", "  ", "'s "};
 	char *text = malloc(n + 32);
+	ck_assert_ptr_nonnull(text);
 	seqc_rng rng;
 	seqc_rng_seed(&rng, seed, 0);
 	size_t o = 0;
 	while (o < n) {
 		for (uint32_t k = 1 + seqc_rng_below(&rng, 8); k > 0; k--) {
 			const char *u = units[seqc_rng_below(&rng, 20)];
-			o += (size_t)sprintf(text + o, "%s", u);
+			o += (size_t)snprintf(text + o, n + 32 - o, "%s", u);
 		}
-		o += (size_t)sprintf(text + o, "%s", gaps[seqc_rng_below(&rng, 7)]);
+		o += (size_t)snprintf(text + o, n + 32 - o, "%s", gaps[seqc_rng_below(&rng, 7)]);
 	}
 	text[o] = '\0';
 	return text;
