@@ -165,6 +165,28 @@ int32_t *fixture_ids(json_t *c, const char *key, size_t n)
 	return ids;
 }
 
+seqc_tensor *fixture_tensor(json_t *c, const char *key, size_t B, size_t T, size_t C)
+{
+	seqc_tensor *t = seqc_tensor_create(3, (const size_t[]){ B, T, C }, true);
+	ck_assert_ptr_nonnull(t);
+	float *v = fixture_floats(c, key, t->numel);
+	memcpy(t->val, v, t->numel * sizeof(float));
+	free(v);
+	return t;
+}
+
+uint8_t *fixture_pad(json_t *c, const char *key, size_t n)
+{
+	if (!json_object_get(c, key))
+		return NULL;
+	float *f = fixture_floats(c, key, n);
+	uint8_t *pad = malloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		pad[i] = f[i] != 0.0f;
+	free(f);
+	return pad;
+}
+
 char *word_text(size_t n, uint64_t seed)
 {
 	static const char *const words[] = { "the", "cat", "sat", "on", "a", "mat", "café", "naïve", "dog",

@@ -49,6 +49,11 @@ float *fixture_floats(json_t *obj, const char *key, size_t n);
  * less), and the id array case[key] of n ids, malloc'ed. */
 void fixture_params(seqc_params *p, json_t *c);
 int32_t *fixture_ids(json_t *c, const char *key, size_t n);
+/* A new [B, T, C] tensor (with a gradient) holding case[key]; and the
+ * bytes [n], nonzero where case[key] is (a padding mask), or NULL when the
+ * case has no such key. */
+seqc_tensor *fixture_tensor(json_t *c, const char *key, size_t B, size_t T, size_t C);
+uint8_t *fixture_pad(json_t *c, const char *key, size_t n);
 
 /* n bytes or a little more of random words (some non-ASCII) separated by
  * spaces and newlines, from seed: text for tokenizer and training tests.

@@ -19,28 +19,6 @@ static size_t jsize(json_t *c, const char *key)
 	return (size_t)json_integer_value(v);
 }
 
-static seqc_tensor *fixture_tensor(json_t *c, const char *key, size_t B, size_t T, size_t C)
-{
-	seqc_tensor *t = seqc_tensor_create(3, SHAPE(B, T, C), true);
-	float *v = fixture_floats(c, key, t->numel);
-	memcpy(t->val, v, t->numel * sizeof(float));
-	free(v);
-	return t;
-}
-
-/* [n] bytes, nonzero where the fixture's array is, or NULL when absent. */
-static uint8_t *fixture_pad(json_t *c, const char *key, size_t n)
-{
-	if (!json_object_get(c, key))
-		return NULL;
-	float *f = fixture_floats(c, key, n);
-	uint8_t *pad = malloc(n);
-	for (size_t i = 0; i < n; i++)
-		pad[i] = f[i] != 0.0f;
-	free(f);
-	return pad;
-}
-
 /* Output against "out", then backward from "dy" and every gradient of the
  * parameters and of the named inputs against "grads". */
 static void check_against(seqc_graph *g, json_t *c, seqc_tensor *y, seqc_params *p,

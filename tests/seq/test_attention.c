@@ -453,15 +453,6 @@ END_TEST
 
 /* ---- PyTorch golden fixtures (tests/golden/gen_transformer.py) ---- */
 
-static seqc_tensor *fixture_tensor(json_t *c, const char *key, size_t B, size_t T, size_t C)
-{
-	seqc_tensor *t = seqc_tensor_create(3, SHAPE(B, T, C), true);
-	float *v = fixture_floats(c, key, t->numel);
-	memcpy(t->val, v, t->numel * sizeof(float));
-	free(v);
-	return t;
-}
-
 static void check_golden_grad(json_t *c, const char *key, const seqc_tensor *t, const char *name)
 {
 	float *e = fixture_floats(c, key, t->numel);
@@ -479,15 +470,8 @@ static void check_golden_case(json_t *c)
 	size_t H = (size_t)json_integer_value(json_object_get(c, "heads"));
 	seqc_tensor *q = fixture_tensor(c, "q", B, Tq, C), *k = fixture_tensor(c, "k", B, Tk, C);
 	seqc_tensor *v = fixture_tensor(c, "v", B, Tk, C);
-	uint8_t *pad = NULL;
+	uint8_t *pad = fixture_pad(c, "key_pad", B * Tk);
 	float *mask = NULL;
-	if (json_object_get(c, "key_pad")) {
-		float *p = fixture_floats(c, "key_pad", B * Tk);
-		pad = malloc(B * Tk);
-		for (size_t i = 0; i < B * Tk; i++)
-			pad[i] = p[i] != 0.0f;
-		free(p);
-	}
 	if (json_object_get(c, "mask")) {
 		mask = fixture_floats(c, "mask", Tq * Tk);
 		for (size_t i = 0; i < Tq * Tk; i++)
