@@ -15,16 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "seq/seqc.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int usage(void)
 {
@@ -73,9 +66,9 @@ static int bench_encode(const char *kind, const char *dir, const char *file, int
 	size_t len;
 	if (read_all(file, &text, &len) < 0)
 		return 1;
-	double t0 = now();
+	double t0 = bench_now();
 	seqc_tok *t = seqc_bpe_load(dir);
-	double load = now() - t0;
+	double load = bench_now() - t0;
 	if (!t) {
 		fprintf(stderr, "%s\n", seqc_errmsg());
 		free(text);
@@ -86,9 +79,9 @@ static int bench_encode(const char *kind, const char *dir, const char *file, int
 	int rc = 0;
 	for (int r = 0; r <= runs && rc == 0; r++) {
 		int32_t *ids;
-		t0 = now();
+		t0 = bench_now();
 		rc = seqc_tok_encode(t, text, len, &ids, &n);
-		double dt = now() - t0;
+		double dt = bench_now() - t0;
 		if (rc < 0)
 			break;
 		if (r > 0 && dt < best)
@@ -130,9 +123,9 @@ static int bench_train(const char *file, const char *vocab, const char *outdir)
 	if (read_all(file, &text, &len) < 0)
 		return 1;
 	seqc_tok *t;
-	double t0 = now();
+	double t0 = bench_now();
 	int rc = seqc_bpe_train(text, len, (size_t)v, NULL, &t);
-	double dt = now() - t0;
+	double dt = bench_now() - t0;
 	if (rc == 0)
 		rc = seqc_bpe_save(t, outdir);
 	if (rc < 0) {
