@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "seq/fastmath.h" /* SEQC_SIMD_CLONES */
 #include "seq/graph_internal.h"
 #include "seq/ops.h"
 
@@ -227,6 +228,73 @@ seqc_tensor *seqc_cross_entropy(seqc_graph *g, seqc_tensor *logits, const seqc_i
 /* Saved: mean and rstd = 1 / sqrt(var + eps) per row. With xhat = (x - mean)
  * rstd and dn = dy w (dy when no weight):
  *   dx = rstd (dn - mean(dn) - xhat mean(dn xhat)); dw += dy xhat; db += dy. */
+/* Sums in LANES partial accumulators: one float accumulator is a serial
+ * chain under strict IEEE order, which the compiler may not vectorize;
+ * LANES independent ones it can (and they round less than one chain). */
+#define LANES 8
+
+static inline float lanes_total(const float *acc)
+{
+	float t = 0;
+	for (int k = 0; k < LANES; k++)
+		t += acc[k];
+	return t;
+}
+
+/* One row of layer norm: mean, rstd and y = xhat w + b. */
+SEQC_SIMD_CLONES static void ln_row(const float *x, float *y, const float *w, const float *b,
+				    size_t cols, float eps, float *mean, float *rstd)
+{
+	float acc[LANES] = { 0 };
+	size_t c = 0;
+	for (; c + LANES <= cols; c += LANES)
+		for (int k = 0; k < LANES; k++)
+			acc[k] += x[c + k];
+	for (; c < cols; c++)
+		acc[0] += x[c];
+	float m = lanes_total(acc) / (float)cols;
+	float sq[LANES] = { 0 };
+	for (c = 0; c + LANES <= cols; c += LANES)
+		for (int k = 0; k < LANES; k++)
+			sq[k] += (x[c + k] - m) * (x[c + k] - m);
+	for (; c < cols; c++)
+		sq[0] += (x[c] - m) * (x[c] - m);
+	float r = 1.0f / sqrtf(lanes_total(sq) / (float)cols + eps);
+	for (c = 0; c < cols; c++) {
+		float o = (x[c] - m) * r;
+		o = w ? o * w[c] : o;
+		y[c] = b ? o + b[c] : o;
+	}
+	*mean = m;
+	*rstd = r;
+}
+
+/* One row of the input gradient: dx += rstd (dn - mean(dn) - xhat
+ * mean(dn xhat)), dn = dy w. */
+SEQC_SIMD_CLONES static void ln_grad_row(const float *x, const float *dy, const float *w,
+					 float *dx, size_t cols, float mean, float rstd)
+{
+	float sdn[LANES] = { 0 }, sdx[LANES] = { 0 };
+	size_t c = 0;
+	for (; c + LANES <= cols; c += LANES)
+		for (int k = 0; k < LANES; k++) {
+			float dn = w ? dy[c + k] * w[c + k] : dy[c + k];
+			sdn[k] += dn;
+			sdx[k] += dn * ((x[c + k] - mean) * rstd);
+		}
+	for (; c < cols; c++) {
+		float dn = w ? dy[c] * w[c] : dy[c];
+		sdn[0] += dn;
+		sdx[0] += dn * ((x[c] - mean) * rstd);
+	}
+	float dn_mean = lanes_total(sdn) / (float)cols, dn_xhat_mean = lanes_total(sdx) / (float)cols;
+	for (c = 0; c < cols; c++) {
+		float dn = w ? dy[c] * w[c] : dy[c];
+		float xhat = (x[c] - mean) * rstd;
+		dx[c] += rstd * (dn - dn_mean - xhat * dn_xhat_mean);
+	}
+}
+
 static void layer_norm_backward(seqc_node *node)
 {
 	seqc_tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *y = node->out;
@@ -234,24 +302,9 @@ static void layer_norm_backward(seqc_node *node)
 	size_t cols = seqc_tensor_cols(x), rows = seqc_tensor_rows(x);
 	if (x->grad) {
 #pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
-		for (size_t r = 0; r < rows; r++) {
-			const float *xr = x->val + r * cols, *dyr = y->grad + r * cols;
-			float *dxr = x->grad + r * cols;
-			double dn_mean = 0, dn_xhat_mean = 0;
-			for (size_t c = 0; c < cols; c++) {
-				float dn = w ? dyr[c] * w->val[c] : dyr[c];
-				float xhat = (xr[c] - mean[r]) * rstd[r];
-				dn_mean += dn;
-				dn_xhat_mean += dn * xhat;
-			}
-			dn_mean /= (double)cols;
-			dn_xhat_mean /= (double)cols;
-			for (size_t c = 0; c < cols; c++) {
-				float dn = w ? dyr[c] * w->val[c] : dyr[c];
-				float xhat = (xr[c] - mean[r]) * rstd[r];
-				dxr[c] += rstd[r] * (dn - (float)dn_mean - xhat * (float)dn_xhat_mean);
-			}
-		}
+		for (size_t r = 0; r < rows; r++)
+			ln_grad_row(x->val + r * cols, y->grad + r * cols, w ? w->val : NULL,
+				    x->grad + r * cols, cols, mean[r], rstd[r]);
 	}
 	/* Weight and bias sums run over rows: serial, to avoid racing. */
 	for (size_t r = 0; r < rows; r++) {
@@ -289,27 +342,9 @@ seqc_tensor *seqc_layer_norm(seqc_graph *g, seqc_tensor *x, seqc_tensor *w, seqc
 		return NULL;
 	float *mean = stats, *rstd = stats + rows;
 #pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
-	for (size_t r = 0; r < rows; r++) {
-		const float *xr = x->val + r * cols;
-		float *yr = y->val + r * cols;
-		double m = 0, v = 0;
-		for (size_t c = 0; c < cols; c++)
-			m += xr[c];
-		m /= (double)cols;
-		for (size_t c = 0; c < cols; c++)
-			v += (xr[c] - m) * (xr[c] - m);
-		v /= (double)cols;
-		mean[r] = (float)m;
-		rstd[r] = (float)(1.0 / sqrt(v + eps));
-		for (size_t c = 0; c < cols; c++) {
-			float o = (xr[c] - mean[r]) * rstd[r];
-			if (w)
-				o *= w->val[c];
-			if (b)
-				o += b->val[c];
-			yr[c] = o;
-		}
-	}
+	for (size_t r = 0; r < rows; r++)
+		ln_row(x->val + r * cols, y->val + r * cols, w ? w->val : NULL, b ? b->val : NULL, cols,
+		       eps, &mean[r], &rstd[r]);
 	if (grad) {
 		seqc_node *node = seqc_graph_record(g, "layer_norm", layer_norm_backward, y, in, 3);
 		if (!node)
