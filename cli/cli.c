@@ -167,6 +167,11 @@ int load_checkpoint(const char *cmd, const char *path, const char *tok_spec, seq
 	free(tj);
 	if (!*tok)
 		return load_failed(cmd, m, tok);
+	if (seqc_tok_start(*tok) < 0) {
+		seqc_error(SEQC_EINVAL, "%s: the tokenizer has neither a bos nor an eos token to start "
+			   "a sequence from", path);
+		return load_failed(cmd, m, tok);
+	}
 	if (seqc_tok_vocab_size(*tok) != (*m)->vocab) {
 		seqc_error(SEQC_EINVAL, "%s: the tokenizer has %zu tokens but the model %zu", path,
 			   seqc_tok_vocab_size(*tok), (*m)->vocab);

@@ -133,7 +133,7 @@ int cmd_sample(int argc, char **argv)
 		goto done;
 	}
 	char buf[SEQC_DETOK_MAX];
-	int32_t tokid = seqc_tok_bos(tok), eos = seqc_tok_eos(tok);
+	int32_t tokid = seqc_tok_start(tok), eos = seqc_tok_eos(tok);
 	seqc_tensor *logits;
 	if (!(hist = malloc((np + len + 1) * sizeof *hist))) {
 		fprintf(stderr, "%s: out of memory\n", CMD);

@@ -93,7 +93,7 @@ int cmd_score(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", CMD);
 		goto done;
 	}
-	if (seqc_score(m, ids, n, seqc_tok_bos(tok), lp) < 0) {
+	if (seqc_score(m, ids, n, seqc_tok_start(tok), lp) < 0) {
 		fail(CMD);
 		goto done;
 	}

@@ -413,6 +413,11 @@ int cmd_train(int argc, char **argv)
 			goto done;
 		}
 	}
+	if (seqc_tok_start(tok) < 0) {
+		fprintf(stderr, "%s: %s: the tokenizer has neither a bos nor an eos token to start the "
+				"streams from\n", CMD, tok_spec ? tok_spec : data);
+		goto done;
+	}
 	size_t n;
 	if (seqc_tok_encode(tok, text, len, &ids, &n) < 0) {
 		seqc_error_wrap("%s", data);
@@ -471,7 +476,7 @@ int cmd_train(int argc, char **argv)
 		(mem.params + mem.grads + mem.optim_state + mem.activations + mem.data) * mib);
 	free(cfg);
 	progress_ctx pc = { .tty = isatty(2), .steps = tc.steps };
-	int r = tok_json ? seqc_train_lm(m, ids, cut, ids + cut, n - cut, seqc_tok_bos(tok), &tc, tok_json,
+	int r = tok_json ? seqc_train_lm(m, ids, cut, ids + cut, n - cut, seqc_tok_start(tok), &tc, tok_json,
 					 on_progress, &pc)
 			 : -1;
 	free(tok_json);

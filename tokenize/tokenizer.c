@@ -73,6 +73,11 @@ int32_t seqc_tok_eos(const seqc_tok *t)
 	return t->eos;
 }
 
+int32_t seqc_tok_start(const seqc_tok *t)
+{
+	return t->bos >= 0 ? t->bos : t->eos;
+}
+
 int32_t seqc_tok_pad(const seqc_tok *t)
 {
 	return t->pad;

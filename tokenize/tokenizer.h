@@ -55,6 +55,11 @@ SEQC_API int32_t seqc_tok_eos(const seqc_tok *t);
 SEQC_API int32_t seqc_tok_pad(const seqc_tok *t);
 SEQC_API int32_t seqc_tok_unk(const seqc_tok *t);
 
+/* The id a language model starts each sequence from: bos, or eos when the
+ * tokenizer has no bos (GPT-2's <|endoftext|> is both), or -1 when it has
+ * neither. */
+SEQC_API int32_t seqc_tok_start(const seqc_tok *t);
+
 /* True when id is one of the special ids above. */
 SEQC_API bool seqc_tok_is_special(const seqc_tok *t, int32_t id);
 
