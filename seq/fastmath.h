@@ -74,6 +74,20 @@ static inline float seqc_fast_tanh(float x)
 	return a < 0.1f ? small : large;
 }
 
+/* Sums over a row kept in SEQC_LANES partial accumulators: one float
+ * accumulator is a serial chain under strict IEEE order, which the compiler
+ * may not vectorize; SEQC_LANES independent ones it can (and they round
+ * less than one chain). seqc_lanes_sum adds the partial sums up. */
+#define SEQC_LANES 8
+
+static inline float seqc_lanes_sum(const float *part)
+{
+	float s = 0.0f;
+	for (int l = 0; l < SEQC_LANES; l++)
+		s += part[l];
+	return s;
+}
+
 #define SEQC_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 #define SEQC_GELU_C 0.044715f
 

@@ -225,41 +225,25 @@ seqc_tensor *seqc_cross_entropy(seqc_graph *g, seqc_tensor *logits, const seqc_i
 
 /* ---- layer norm ---- */
 
-/* Saved: mean and rstd = 1 / sqrt(var + eps) per row. With xhat = (x - mean)
- * rstd and dn = dy w (dy when no weight):
- *   dx = rstd (dn - mean(dn) - xhat mean(dn xhat)); dw += dy xhat; db += dy. */
-/* Sums in LANES partial accumulators: one float accumulator is a serial
- * chain under strict IEEE order, which the compiler may not vectorize;
- * LANES independent ones it can (and they round less than one chain). */
-#define LANES 8
-
-static inline float lanes_total(const float *acc)
-{
-	float t = 0;
-	for (int k = 0; k < LANES; k++)
-		t += acc[k];
-	return t;
-}
-
 /* One row of layer norm: mean, rstd and y = xhat w + b. */
 SEQC_SIMD_CLONES static void ln_row(const float *x, float *y, const float *w, const float *b,
 				    size_t cols, float eps, float *mean, float *rstd)
 {
-	float acc[LANES] = { 0 };
+	float acc[SEQC_LANES] = { 0 };
 	size_t c = 0;
-	for (; c + LANES <= cols; c += LANES)
-		for (int k = 0; k < LANES; k++)
+	for (; c + SEQC_LANES <= cols; c += SEQC_LANES)
+		for (int k = 0; k < SEQC_LANES; k++)
 			acc[k] += x[c + k];
 	for (; c < cols; c++)
 		acc[0] += x[c];
-	float m = lanes_total(acc) / (float)cols;
-	float sq[LANES] = { 0 };
-	for (c = 0; c + LANES <= cols; c += LANES)
-		for (int k = 0; k < LANES; k++)
+	float m = seqc_lanes_sum(acc) / (float)cols;
+	float sq[SEQC_LANES] = { 0 };
+	for (c = 0; c + SEQC_LANES <= cols; c += SEQC_LANES)
+		for (int k = 0; k < SEQC_LANES; k++)
 			sq[k] += (x[c + k] - m) * (x[c + k] - m);
 	for (; c < cols; c++)
 		sq[0] += (x[c] - m) * (x[c] - m);
-	float r = 1.0f / sqrtf(lanes_total(sq) / (float)cols + eps);
+	float r = 1.0f / sqrtf(seqc_lanes_sum(sq) / (float)cols + eps);
 	for (c = 0; c < cols; c++) {
 		float o = (x[c] - m) * r;
 		o = w ? o * w[c] : o;
@@ -274,10 +258,10 @@ SEQC_SIMD_CLONES static void ln_row(const float *x, float *y, const float *w, co
 SEQC_SIMD_CLONES static void ln_grad_row(const float *x, const float *dy, const float *w,
 					 float *dx, size_t cols, float mean, float rstd)
 {
-	float sdn[LANES] = { 0 }, sdx[LANES] = { 0 };
+	float sdn[SEQC_LANES] = { 0 }, sdx[SEQC_LANES] = { 0 };
 	size_t c = 0;
-	for (; c + LANES <= cols; c += LANES)
-		for (int k = 0; k < LANES; k++) {
+	for (; c + SEQC_LANES <= cols; c += SEQC_LANES)
+		for (int k = 0; k < SEQC_LANES; k++) {
 			float dn = w ? dy[c + k] * w[c + k] : dy[c + k];
 			sdn[k] += dn;
 			sdx[k] += dn * ((x[c + k] - mean) * rstd);
@@ -287,7 +271,7 @@ SEQC_SIMD_CLONES static void ln_grad_row(const float *x, const float *dy, const 
 		sdn[0] += dn;
 		sdx[0] += dn * ((x[c] - mean) * rstd);
 	}
-	float dn_mean = lanes_total(sdn) / (float)cols, dn_xhat_mean = lanes_total(sdx) / (float)cols;
+	float dn_mean = seqc_lanes_sum(sdn) / (float)cols, dn_xhat_mean = seqc_lanes_sum(sdx) / (float)cols;
 	for (c = 0; c < cols; c++) {
 		float dn = w ? dy[c] * w[c] : dy[c];
 		float xhat = (x[c] - mean) * rstd;
@@ -295,6 +279,9 @@ SEQC_SIMD_CLONES static void ln_grad_row(const float *x, const float *dy, const 
 	}
 }
 
+/* Saved: mean and rstd = 1 / sqrt(var + eps) per row. With xhat = (x - mean)
+ * rstd and dn = dy w (dy when no weight):
+ *   dx = rstd (dn - mean(dn) - xhat mean(dn xhat)); dw += dy xhat; db += dy. */
 static void layer_norm_backward(seqc_node *node)
 {
 	seqc_tensor *x = node->in[0], *w = node->in[1], *b = node->in[2], *y = node->out;
