@@ -120,10 +120,16 @@ const char *test_data_path(const char *name)
 	return access(path, R_OK) == 0 ? path : NULL;
 }
 
+const char *fixture_path(const char *name)
+{
+	static char path[4096];
+	snprintf(path, sizeof path, "%s/tests/golden/%s", SEQC_SOURCE_DIR, name);
+	return path;
+}
+
 json_t *fixture_load(const char *name)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/tests/golden/%s", SEQC_SOURCE_DIR, name);
+	const char *path = fixture_path(name);
 	json_error_t err;
 	json_t *root = json_load_file(path, 0, &err);
 	if (!root)

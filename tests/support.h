@@ -44,6 +44,8 @@ const char *test_data_path(const char *name);
  * failing the test unless it has exactly n elements. */
 #include <jansson.h>
 json_t *fixture_load(const char *name);
+/* The path of tests/golden/<name> in the source tree (static buffer). */
+const char *fixture_path(const char *name);
 float *fixture_floats(json_t *obj, const char *key, size_t n);
 /* Every parameter of p from case["params"] (the same names, no more, no
  * less), and the id array case[key] of n ids, malloc'ed. */

@@ -812,15 +812,19 @@ static const char *first_line(const result *r)
 	return line;
 }
 
-/* Trains a tokenizer of kind on small.txt into DIR; returns its SPEC. */
-static const char *train_tokenizer(const char *kind, const char *vocab, const char *dir)
+/* Trains a tokenizer of kind on data into DIR; returns its SPEC. */
+static const char *train_tokenizer_on(const char *kind, const char *vocab, const char *data, const char *dir)
 {
-	result r = RUN("tokenizer", "train", "--kind", kind, "--vocab-size", vocab, "--data", tmp("small.txt"),
-		       "--out", dir);
+	result r = RUN("tokenizer", "train", "--kind", kind, "--vocab-size", vocab, "--data", data, "--out", dir);
 	expect_code(&r, 0, kind);
 	const char *spec = first_line(&r);
 	free_result(&r);
 	return spec;
+}
+
+static const char *train_tokenizer(const char *kind, const char *vocab, const char *dir)
+{
+	return train_tokenizer_on(kind, vocab, tmp("small.txt"), dir);
 }
 
 START_TEST(test_tokenize_round_trip)
@@ -937,6 +941,22 @@ START_TEST(test_gpt)
 	r = RUN("train", "--resume", "--steps", "30", "--eval-every", "10", "--data", tmp("small.txt"), "--out",
 		dir);
 	expect_code(&r, 0, "resume a gpt run");
+	free_result(&r);
+	/* a Hugging Face GPT-2 file (the tiny one of tests/golden, vocabulary
+	 * 11) with a tokenizer of 11 tokens: 4 specials and 7 characters */
+	write_blob(tmp("c7.txt"), "abcdefg", 7);
+	snprintf(s, sizeof s, "%s", train_tokenizer_on("char", "11", tmp("c7.txt"), tmp("c7")));
+	char hf[4200];
+	snprintf(hf, sizeof hf, "hf:%s", fixture_path("gpt_hf/model.safetensors"));
+	r = RUN_STDIN(tmp("c7.txt"), "score", "-m", hf, "--tokenizer", s);
+	expect_code(&r, 0, "score a Hugging Face checkpoint");
+	o = json_loads(r.out.data, 0, NULL);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "tokens")), 7);
+	json_decref(o);
+	free_result(&r);
+	r = RUN_STDIN(tmp("c7.txt"), "score", "-m", hf);
+	expect_code(&r, 1, "a Hugging Face checkpoint without --tokenizer");
+	ck_assert_msg(strstr(r.err.data, "--tokenizer"), "stderr: %s", r.err.data);
 	free_result(&r);
 	/* windows longer than the context, split bptt */
 	r = RUN("train", "--arch", "gpt", "--context", "8", "--bptt", "16", "--steps", "2", "--data",

@@ -498,11 +498,6 @@ END_TEST
 
 /* ---- Hugging Face GPT-2 import ---- */
 
-static void golden_path(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/tests/golden/%s", SEQC_SOURCE_DIR, name);
-}
-
 /* The imported model's logits for the "bias" case equal PyTorch's. */
 static void check_hf_logits(seqc_model *m, json_t *c)
 {
@@ -573,7 +568,7 @@ START_TEST(import_hf)
 	json_t *root = fixture_load("gpt.json");
 	json_t *c = find_case(root, "bias");
 	char path[4096], dir[4096], out[4200];
-	golden_path(path, sizeof path, "gpt_hf/model.safetensors");
+	snprintf(path, sizeof path, "%s", fixture_path("gpt_hf/model.safetensors"));
 	seqc_model *m = seqc_gpt_import_hf(path, 0);
 	ck_assert_msg(m != NULL, "%s", seqc_errmsg());
 	ck_assert_str_eq(m->arch, "gpt");
