@@ -422,14 +422,31 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 	return *sum ? 0 : seqc_errcode();
 }
 
+/* The position an epoch starts at. Recurrent models start at 0: their
+ * state runs through the whole stream. An attention model sees each window
+ * afresh, so every epoch after the first starts at another offset below the
+ * window length, drawn from the seed and the epoch number (resume needs no
+ * more state): the windows cut the text at new places each epoch, as
+ * nanoGPT's randomly placed windows do, instead of repeating the same
+ * windows. */
+static size_t epoch_start(const trainer *t, size_t positions)
+{
+	if (recurrent(t->m) || t->s.epoch == 0)
+		return 0;
+	seqc_rng r;
+	seqc_rng_seed(&r, t->c->seed ^ (uint64_t)t->s.epoch, SEQC_STREAM_DATA);
+	size_t shift = seqc_rng_below(&r, (uint32_t)t->c->k1);
+	return shift < positions ? shift : 0;
+}
+
 /* One update. Returns the mean loss of the scored positions in *loss. */
 static int update(trainer *t, double *loss, double *grad_norm, size_t *scored_out)
 {
 	const seqc_train_config *c = t->c;
 	size_t B = c->batch, positions = seqc_lm_positions(&t->train);
 	if (t->s.pos >= positions) { /* new epoch: back to the start, zero state */
-		t->s.pos = t->s.carry_pos = 0;
 		t->s.epoch++;
+		t->s.pos = t->s.carry_pos = epoch_start(t, positions);
 		memset(t->h, 0, state_numel(t->m, B) * sizeof(float));
 		memset(t->cst, 0, state_numel(t->m, B) * sizeof(float));
 	}
