@@ -53,6 +53,26 @@ size_t seqc_lm_window(const seqc_lm_streams *s, size_t start, size_t T, size_t f
 	return scored;
 }
 
+size_t seqc_lm_random_windows(const seqc_lm_streams *s, seqc_rng *rng, size_t T, int32_t *inputs,
+			      int32_t *targets)
+{
+	/* windows lie inside one stream; a stream shorter than T + 1 gives a
+	 * shorter window, the rest ignored */
+	size_t starts = s->len > T ? s->len - T : 1, scored = 0;
+	for (size_t b = 0; b < s->streams; b++) {
+		uint64_t r = ((uint64_t)seqc_rng_u32(rng) << 32) | seqc_rng_u32(rng);
+		size_t at = (size_t)(r % (s->streams * starts));
+		const int32_t *st = s->ids + (at / starts) * s->len + at % starts;
+		size_t n = s->len - at % starts - 1; /* targets left in the stream */
+		for (size_t t = 0; t < T; t++) {
+			inputs[b * T + t] = t < n ? st[t] : 0;
+			targets[b * T + t] = t < n ? st[t + 1] : -1;
+			scored += t < n;
+		}
+	}
+	return scored;
+}
+
 int seqc_lm_split(size_t n, double fraction, size_t *split)
 {
 	*split = 0;

@@ -4,6 +4,7 @@
 #ifndef SEQC_TRAIN_DATA_H
 #define SEQC_TRAIN_DATA_H
 
+#include "seq/rng.h"
 #include "seq/tensor.h"
 
 typedef struct seqc_lm_streams {
@@ -28,6 +29,14 @@ SEQC_API void seqc_lm_streams_free(seqc_lm_streams *s);
  * caller storage of B * T ids. Returns the number of scored targets. */
 SEQC_API size_t seqc_lm_window(const seqc_lm_streams *s, size_t start, size_t T, size_t first_target,
 			       int32_t *inputs, int32_t *targets);
+
+/* B windows of T positions at random places (uniform over every stream
+ * and start), as nanoGPT's get_batch draws them, for models that see each
+ * window afresh: inputs [B, T] the ids from the start, targets the ids one
+ * further; where a stream ends first, input 0 and target -1. Draws from
+ * rng; returns the number of scored targets. */
+SEQC_API size_t seqc_lm_random_windows(const seqc_lm_streams *s, seqc_rng *rng, size_t T,
+				       int32_t *inputs, int32_t *targets);
 
 /* Number of predicted positions per stream (len - 1). */
 SEQC_API size_t seqc_lm_positions(const seqc_lm_streams *s);

@@ -148,6 +148,7 @@ typedef struct run_state {
 	size_t pos;        /* next position to score */
 	size_t carry_pos;  /* position the carried state belongs to */
 	seqc_rng dropout;
+	seqc_rng data;     /* where attention models' windows fall */
 	seqc_sched_state sched;
 	double best_val;   /* best of every validation pass: model.safetensors */
 	double stop_best;  /* best of the scheduled passes: early stopping counts from it, so
@@ -167,14 +168,16 @@ static char *path_in(const char *dir, const char *name)
 
 static json_t *state_json(const run_state *s, const seqc_train_config *c, int64_t optim_steps)
 {
-	char rs[17], ri[17];
+	char rs[17], ri[17], ds[17], di[17];
 	snprintf(rs, sizeof rs, "%016" PRIx64, s->dropout.state);
 	snprintf(ri, sizeof ri, "%016" PRIx64, s->dropout.inc);
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:{s:f, s:f, s:I, s:I, s:I}, s:f, "
-			 "s:f, s:I, s:f, s:I, s:I, s:I}",
+	snprintf(ds, sizeof ds, "%016" PRIx64, s->data.state);
+	snprintf(di, sizeof di, "%016" PRIx64, s->data.inc);
+	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:{s:f, s:f, s:I, s:I, s:I}, "
+			 "s:f, s:f, s:I, s:f, s:I, s:I, s:I}",
 			 "version", 1, "step", (json_int_t)s->step, "epoch", (json_int_t)s->epoch, "pos",
 			 (json_int_t)s->pos, "carry_pos", (json_int_t)s->carry_pos, "rng_state", rs,
-			 "rng_inc", ri, "optim_steps", (json_int_t)optim_steps, "sched", "lr",
+			 "rng_inc", ri, "data_rng_state", ds, "data_rng_inc", di, "optim_steps", (json_int_t)optim_steps, "sched", "lr",
 			 s->sched.lr, "best", isfinite(s->sched.best) ? s->sched.best : 1e300,
 			 "num_bad", (json_int_t)s->sched.num_bad, "cooldown_left",
 			 (json_int_t)s->sched.cooldown_left, "reports", (json_int_t)s->sched.reports,
@@ -280,7 +283,11 @@ static int load_state(const char *path, run_state *s, const seqc_train_config *c
 	    (rc = get_hex(js, "rng_state", &s->dropout.state, path)) < 0 ||
 	    (rc = get_hex(js, "rng_inc", &s->dropout.inc, path)) < 0)
 		goto done;
-	/* absent from state files written before it existed */
+	/* absent from state files written before they existed */
+	if (json_object_get(js, "data_rng_state") &&
+	    ((rc = get_hex(js, "data_rng_state", &s->data.state, path)) < 0 ||
+	     (rc = get_hex(js, "data_rng_inc", &s->data.inc, path)) < 0))
+		goto done;
 	s->stop_best = s->best_val;
 	if (json_object_get(js, "stop_best") && (rc = get_real(js, "stop_best", &s->stop_best, path)) < 0)
 		goto done;
@@ -397,7 +404,10 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 		   seqc_tensor **cn)
 {
 	size_t B = t->c->batch;
-	*scored = seqc_lm_window(&t->train, start, len, first_target, t->in, t->tg);
+	if (recurrent(t->m))
+		*scored = seqc_lm_window(&t->train, start, len, first_target, t->in, t->tg);
+	else
+		*scored = seqc_lm_random_windows(&t->train, &t->s.data, len, t->in, t->tg);
 	seqc_ids ids_in = seqc_ids_view2(t->in, B, len), ids_tg = seqc_ids_view2(t->tg, B, len);
 	seqc_tensor *mean;
 	int rc;
@@ -422,23 +432,6 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 	return *sum ? 0 : seqc_errcode();
 }
 
-/* The position an epoch starts at. Recurrent models start at 0: their
- * state runs through the whole stream. An attention model sees each window
- * afresh, so every epoch after the first starts at another offset below the
- * window length, drawn from the seed and the epoch number (resume needs no
- * more state): the windows cut the text at new places each epoch, as
- * nanoGPT's randomly placed windows do, instead of repeating the same
- * windows. */
-static size_t epoch_start(const trainer *t, size_t positions)
-{
-	if (recurrent(t->m) || t->s.epoch == 0)
-		return 0;
-	seqc_rng r;
-	seqc_rng_seed(&r, t->c->seed ^ (uint64_t)t->s.epoch, SEQC_STREAM_DATA);
-	size_t shift = seqc_rng_below(&r, (uint32_t)t->c->k1);
-	return shift < positions ? shift : 0;
-}
-
 /* One update. Returns the mean loss of the scored positions in *loss. */
 static int update(trainer *t, double *loss, double *grad_norm, size_t *scored_out)
 {
@@ -446,7 +439,7 @@ static int update(trainer *t, double *loss, double *grad_norm, size_t *scored_ou
 	size_t B = c->batch, positions = seqc_lm_positions(&t->train);
 	if (t->s.pos >= positions) { /* new epoch: back to the start, zero state */
 		t->s.epoch++;
-		t->s.pos = t->s.carry_pos = epoch_start(t, positions);
+		t->s.pos = t->s.carry_pos = 0;
 		memset(t->h, 0, state_numel(t->m, B) * sizeof(float));
 		memset(t->cst, 0, state_numel(t->m, B) * sizeof(float));
 	}
@@ -460,8 +453,10 @@ static int update(trainer *t, double *loss, double *grad_norm, size_t *scored_ou
 	size_t ns = state_numel(t->m, B);
 	int rc;
 	if (!recurrent(t->m)) {
-		/* a fresh window [p, end) of every stream, all of it scored */
-		if ((rc = segment(t, p, end - p, p, NULL, NULL, &total, &scored, &hn, &cn)) < 0)
+		/* B windows of k1 positions at random places, as nanoGPT; pos
+		 * counts k1 a step only to mark epochs (as many tokens as the
+		 * training data) */
+		if ((rc = segment(t, p, k1, p, NULL, NULL, &total, &scored, &hn, &cn)) < 0)
 			return rc;
 		t->s.carry_pos = end;
 	} else if (k2 >= k1) {
@@ -673,6 +668,7 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	}
 	t.s.best_val = t.s.stop_best = INFINITY;
 	seqc_rng_seed(&t.s.dropout, c->seed, SEQC_STREAM_DROPOUT);
+	seqc_rng_seed(&t.s.data, c->seed, SEQC_STREAM_DATA);
 	struct stat sb;
 	if (c->resume) {
 		/* everything is checked before the caller's model is touched */

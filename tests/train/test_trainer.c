@@ -173,10 +173,29 @@ typedef struct run_spec {
 	const char *sched;  /* spec */
 	int64_t eval_every;
 	int64_t patience;
+	bool gpt;           /* a gpt of `layers` blocks, 2 heads, width hidden, context k1 */
 } run_spec;
+
+static seqc_model *make_gpt(const run_spec *r, size_t vocab)
+{
+	seqc_gpt_config gc = seqc_gpt_config_defaults();
+	gc.vocab = vocab;
+	gc.context = r->k1;
+	gc.layers = r->layers;
+	gc.heads = 2;
+	gc.embed = r->hidden;
+	gc.dropout = r->dropout;
+	seqc_rng rng;
+	seqc_rng_seed(&rng, 1, SEQC_STREAM_INIT);
+	seqc_model *m = seqc_model_wrap_gpt(seqc_gpt_create(&gc, &rng));
+	ck_assert_msg(m != NULL, "model: %s", seqc_errmsg());
+	return m;
+}
 
 static seqc_model *make_model(const run_spec *r, size_t vocab)
 {
+	if (r->gpt)
+		return make_gpt(r, vocab);
 	seqc_rnnlm_config mc = { .cell = r->cell, .vocab = vocab, .embed = r->hidden, .hidden = r->hidden,
 				 .layers = r->layers, .dropout = r->dropout };
 	seqc_rng rng;
@@ -319,20 +338,25 @@ static void assert_same_run(const char *da, const char *db)
 /* ---- exact resume ---- */
 
 static const run_spec resume_cases[] = {
-	{ "lstm k1=k2", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0 },
-	{ "lstm k2>k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "adam:lr=0.01", "constant", 4, 0 },
-	{ "lstm k2<k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 12, 8, "adam:lr=0.01", "constant", 4, 0 },
-	{ "gru k2>k1 dropout", SEQC_CELL_GRU, 2, 16, 0.25f, 4, 8, 12, "adamw:lr=0.01", "constant", 4, 0 },
-	{ "gru k2<k1", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 12, 8, "rmsprop:lr=0.005,momentum=0.5", "constant", 4, 0 },
-	{ "rnn k1=k2 dropout", SEQC_CELL_RNN_TANH, 2, 16, 0.1f, 4, 8, 8, "sgd:lr=0.5,momentum=0.9", "constant", 4, 0 },
+	{ "lstm k1=k2", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false },
+	{ "lstm k2>k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "adam:lr=0.01", "constant", 4, 0, false },
+	{ "lstm k2<k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 12, 8, "adam:lr=0.01", "constant", 4, 0, false },
+	{ "gru k2>k1 dropout", SEQC_CELL_GRU, 2, 16, 0.25f, 4, 8, 12, "adamw:lr=0.01", "constant", 4, 0, false },
+	{ "gru k2<k1", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 12, 8, "rmsprop:lr=0.005,momentum=0.5", "constant", 4, 0, false },
+	{ "rnn k1=k2 dropout", SEQC_CELL_RNN_TANH, 2, 16, 0.1f, 4, 8, 8, "sgd:lr=0.5,momentum=0.9", "constant", 4, 0, false },
 	/* threshold 0.5: hardly any evaluation counts as better, so the rate
 	 * is halved every other evaluation and the state is not trivial */
 	{ "lstm plateau", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "adam:lr=0.02",
-	  "plateau:factor=0.5,patience=1,threshold=0.5", 4, 0 },
+	  "plateau:factor=0.5,patience=1,threshold=0.5", 4, 0, false },
 	{ "gru plateau k2<k1", SEQC_CELL_GRU, 1, 16, 0.1f, 4, 12, 8, "adam:lr=0.02",
-	  "plateau:factor=0.5,patience=1,threshold=0.5,warmup=3", 4, 0 },
+	  "plateau:factor=0.5,patience=1,threshold=0.5,warmup=3", 4, 0, false },
 	/* early stopping armed (it does not trigger), its counter resumes */
-	{ "lstm patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 50 },
+	{ "lstm patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 50, false },
+	/* random windows from the data stream, dropout draws, AdamW with a
+	 * cosine schedule: nanoGPT's recipe in small */
+	{ "gpt", SEQC_CELL_LSTM, 2, 16, 0.0f, 4, 8, 8, "adamw:lr=0.01,wd=0.1", "cosine:warmup=3,total=20", 4,
+	  0, true },
+	{ "gpt dropout", SEQC_CELL_LSTM, 1, 16, 0.2f, 3, 8, 8, "adamw:lr=0.01,wd=0.1", "constant", 4, 0, true },
 };
 
 START_TEST(test_exact_resume)
@@ -374,7 +398,7 @@ END_TEST
  * same. */
 START_TEST(test_resume_off_schedule)
 {
-	run_spec r = { "off schedule", SEQC_CELL_LSTM, 1, 16, 0.1f, 4, 8, 8, "sgd:lr=10", "constant", 4, 2 };
+	run_spec r = { "off schedule", SEQC_CELL_LSTM, 1, 16, 0.1f, 4, 8, 8, "sgd:lr=10", "constant", 4, 2, false };
 	corpus c = words_corpus();
 	const char *a = dir_of("a"), *b = dir_of("b");
 	events ea = { .eval_step_ok = true }, eb = ea, ec = ea;
@@ -417,7 +441,7 @@ START_TEST(test_learns_abc)
 	text[3000] = '\0';
 	corpus c = make_corpus(text);
 	free(text);
-	run_spec r = { "abc", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 16, 16, "adam:lr=0.02", "constant", 50, 0 };
+	run_spec r = { "abc", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 16, 16, "adam:lr=0.02", "constant", 50, 0, false };
 	events ev = { .eval_step_ok = true };
 	int rc = train(&r, &c, dir_of("abc"), 300, false, &ev);
 	ck_assert_msg(rc == 0, "%s", seqc_errmsg());
@@ -453,7 +477,7 @@ static bool exists(const char *path)
 START_TEST(test_files)
 {
 	corpus c = words_corpus();
-	run_spec r = { "files", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0 };
+	run_spec r = { "files", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false };
 	events ev = { .eval_step_ok = true };
 	ck_assert_msg(train(&r, &c, dir_of("run"), 10, false, &ev) == 0, "%s", seqc_errmsg());
 	static const char *const names[] = { "model.safetensors", "last.safetensors", "last.state.safetensors",
@@ -536,7 +560,7 @@ END_TEST
 START_TEST(test_refusals)
 {
 	corpus c = words_corpus();
-	run_spec r = { "refuse", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0 };
+	run_spec r = { "refuse", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false };
 	const char *dir = dir_of("run");
 	ck_assert_msg(train(&r, &c, dir, 8, false, NULL) == 0, "%s", seqc_errmsg());
 	snapshot before = take_snapshot(dir);
@@ -639,7 +663,7 @@ START_TEST(test_early_stopping)
 {
 	corpus c = words_corpus();
 	/* lr 0: the validation loss never changes after the first evaluation */
-	run_spec r = { "patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0", "constant", 2, 2 };
+	run_spec r = { "patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0", "constant", 2, 2, false };
 	events ev = { .eval_step_ok = true };
 	ck_assert_msg(train(&r, &c, dir_of("run"), 100, false, &ev) == 0, "%s", seqc_errmsg());
 	ck_assert_str_eq(ev.reason, "early stopping");
@@ -659,7 +683,7 @@ END_TEST
 START_TEST(test_time_limit)
 {
 	corpus c = words_corpus();
-	run_spec r = { "time", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam", "constant", 1, 0 };
+	run_spec r = { "time", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam", "constant", 1, 0, false };
 	events ev = { .eval_step_ok = true };
 	seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 	seqc_train_config tc = make_config(&r, dir_of("run"), 0, false);
@@ -679,7 +703,7 @@ END_TEST
 START_TEST(test_divergence)
 {
 	corpus c = words_corpus();
-	run_spec r = { "diverge", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0 };
+	run_spec r = { "diverge", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false };
 	const char *dir = dir_of("run");
 	ck_assert_msg(train(&r, &c, dir, 4, false, NULL) == 0, "%s", seqc_errmsg());
 	snapshot good = take_snapshot(dir);
@@ -728,7 +752,7 @@ START_TEST(test_eval_matches_score)
 	corpus c = words_corpus();
 	static const seqc_cell_kind cells[] = { SEQC_CELL_LSTM, SEQC_CELL_GRU, SEQC_CELL_RNN_TANH };
 	for (size_t k = 0; k < 3; k++) {
-		run_spec r = { "eval", cells[k], 2, 16, 0.3f, 1, 8, 8, "adam", "constant", 0, 0 };
+		run_spec r = { "eval", cells[k], 2, 16, 0.3f, 1, 8, 8, "adam", "constant", 0, 0, false };
 		seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 		size_t n = c.n;
 		int32_t bos = seqc_tok_bos(c.tok);
@@ -750,7 +774,7 @@ START_TEST(test_eval_matches_score)
 		seqc_model_destroy(m);
 	}
 	double loss;
-	run_spec r = { "eval", SEQC_CELL_LSTM, 1, 8, 0.0f, 1, 8, 8, "adam", "constant", 0, 0 };
+	run_spec r = { "eval", SEQC_CELL_LSTM, 1, 8, 0.0f, 1, 8, 8, "adam", "constant", 0, 0, false };
 	seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 	ck_assert_int_eq(seqc_eval_lm(m, c.ids, c.n, 2, 0, 8, &loss), SEQC_EINVAL);
 	ck_assert_int_eq(seqc_eval_lm(m, c.ids, c.n, 2, 1, 0, &loss), SEQC_EINVAL);
@@ -763,7 +787,7 @@ END_TEST
 START_TEST(test_bad_config)
 {
 	corpus c = words_corpus();
-	run_spec r = { "bad", SEQC_CELL_LSTM, 1, 8, 0.0f, 4, 8, 8, "adam", "constant", 0, 0 };
+	run_spec r = { "bad", SEQC_CELL_LSTM, 1, 8, 0.0f, 4, 8, 8, "adam", "constant", 0, 0, false };
 	seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 	const char *dir = dir_of("never");
 	for (int k = 0; k < 6; k++) {
