@@ -96,39 +96,23 @@ static head head_of(const attn_saved *s, size_t b, size_t h)
 		       .p = s->p ? s->p + w : NULL, .d = s->pd ? s->pd + w : NULL };
 }
 
-/* Row loops, cloned for AVX2 with a baseline fallback chosen at load time
- * (as the recurrent gate loops). Reductions keep LANES partial results: one
- * accumulator is a serial chain under strict IEEE order, which the compiler
- * may not vectorize; LANES independent ones it can. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
-#define ROW_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define ROW_CLONES
-#endif
-#define LANES 8
-
-static inline float lanes_sum(const float *part)
-{
-	float s = 0.0f;
-	for (int l = 0; l < LANES; l++)
-		s += part[l];
-	return s;
-}
+/* Row loops: reductions in SEQC_LANES partial results so that they
+ * vectorize, the callers cloned for AVX2 (seq/fastmath.h). */
 
 /* max of x[0, n), -inf when n == 0 */
 static inline float row_max(const float *x, size_t n)
 {
-	float part[LANES];
-	for (int l = 0; l < LANES; l++)
+	float part[SEQC_LANES];
+	for (int l = 0; l < SEQC_LANES; l++)
 		part[l] = -INFINITY;
 	size_t j = 0;
-	for (; j + LANES <= n; j += LANES)
-		for (int l = 0; l < LANES; l++)
+	for (; j + SEQC_LANES <= n; j += SEQC_LANES)
+		for (int l = 0; l < SEQC_LANES; l++)
 			part[l] = x[j + l] > part[l] ? x[j + l] : part[l];
 	for (; j < n; j++)
 		part[0] = x[j] > part[0] ? x[j] : part[0];
 	float m = part[0];
-	for (int l = 1; l < LANES; l++)
+	for (int l = 1; l < SEQC_LANES; l++)
 		m = part[l] > m ? part[l] : m;
 	return m;
 }
@@ -136,32 +120,32 @@ static inline float row_max(const float *x, size_t n)
 /* sum of x[0, n) */
 static inline float row_sum(const float *x, size_t n)
 {
-	float part[LANES] = { 0 };
+	float part[SEQC_LANES] = { 0 };
 	size_t j = 0;
-	for (; j + LANES <= n; j += LANES)
-		for (int l = 0; l < LANES; l++)
+	for (; j + SEQC_LANES <= n; j += SEQC_LANES)
+		for (int l = 0; l < SEQC_LANES; l++)
 			part[l] += x[j + l];
 	for (; j < n; j++)
 		part[0] += x[j];
-	return lanes_sum(part);
+	return seqc_lanes_sum(part);
 }
 
 /* sum of x[j] y[j] over [0, n) */
 static inline float row_dot(const float *x, const float *y, size_t n)
 {
-	float part[LANES] = { 0 };
+	float part[SEQC_LANES] = { 0 };
 	size_t j = 0;
-	for (; j + LANES <= n; j += LANES)
-		for (int l = 0; l < LANES; l++)
+	for (; j + SEQC_LANES <= n; j += SEQC_LANES)
+		for (int l = 0; l < SEQC_LANES; l++)
 			part[l] += x[j + l] * y[j + l];
 	for (; j < n; j++)
 		part[0] += x[j] * y[j];
-	return lanes_sum(part);
+	return seqc_lanes_sum(part);
 }
 
 /* softmax over row[0, n) in place after the additive mask and key padding;
  * row[n, Tk) = 0. A row with no visible key is all zeros. */
-ROW_CLONES static void softmax_row(float *row, size_t n, size_t Tk, const float *mask,
+SEQC_SIMD_CLONES static void softmax_row(float *row, size_t n, size_t Tk, const float *mask,
 				   const uint8_t *pad)
 {
 	if (mask)
@@ -187,7 +171,7 @@ ROW_CLONES static void softmax_row(float *row, size_t n, size_t Tk, const float 
 /* One row of dS from dD (in dp, overwritten) over [0, nk):
  * dP = dD * keep (keep = 1 / (1 - p) where the weight was kept, 0 where
  * dropped; dD itself without dropout), dS = P (dP - sum(dP P)). */
-ROW_CLONES static void softmax_grad_row(float *dp, const float *pr, const float *dr, float keep,
+SEQC_SIMD_CLONES static void softmax_grad_row(float *dp, const float *pr, const float *dr, float keep,
 					size_t nk)
 {
 	if (dr)
