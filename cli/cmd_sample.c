@@ -120,8 +120,10 @@ int cmd_sample(int argc, char **argv)
 	if (load_checkpoint(CMD, ckpt, tok_spec, &m, &tok) < 0)
 		goto done;
 	size_t np;
-	seqc_sampler_config sc = { .temperature = (float)temperature, .top_k = top_k,
-				   .top_p = (float)top_p };
+	seqc_sampler_config sc = seqc_sampler_defaults();
+	sc.temperature = (float)temperature;
+	sc.top_k = top_k;
+	sc.top_p = (float)top_p;
 	if (seqc_tok_encode(tok, prime, strlen(prime), &pids, &np) < 0) {
 		seqc_error_wrap("--prime");
 		fail(CMD);

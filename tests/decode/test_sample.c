@@ -11,7 +11,10 @@
 static seqc_sampler make(float temperature, size_t top_k, float top_p, uint64_t seed)
 {
 	seqc_sampler s;
-	seqc_sampler_config c = { .temperature = temperature, .top_k = top_k, .top_p = top_p };
+	seqc_sampler_config c = seqc_sampler_defaults();
+	c.temperature = temperature;
+	c.top_k = top_k;
+	c.top_p = top_p;
 	ck_assert_msg(seqc_sampler_init(&s, &c, seed) == 0, "T %g k %zu p %g: %s", (double)temperature, top_k,
 		      (double)top_p, seqc_errmsg());
 	return s;
@@ -238,7 +241,9 @@ START_TEST(test_invalid)
 		{ 1.0f, 0.0f },  { 1.0f, 1.5f }, { 1.0f, NAN },      { 1.0f, -0.2f },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		seqc_sampler_config c = { .temperature = bad[i].t, .top_k = 0, .top_p = bad[i].p };
+		seqc_sampler_config c = seqc_sampler_defaults();
+		c.temperature = bad[i].t;
+		c.top_p = bad[i].p;
 		ck_assert_msg(seqc_sampler_init(&s, &c, 1) == SEQC_EINVAL, "temperature %g top-p %g accepted",
 			      (double)bad[i].t, (double)bad[i].p);
 		ck_assert_msg(strstr(seqc_errmsg(), bad[i].t == 1.0f ? "top-p" : "temperature"), "message: %s",
