@@ -184,6 +184,113 @@ int seqc_rnnlm_loss(seqc_graph *g, seqc_rnnlm *m, const seqc_ids *inputs, const 
 	return *loss ? 0 : seqc_errcode();
 }
 
+/* ---- step by step, for scheduled sampling ---- */
+
+/* Layer l of a state s [L, B, H] as [B, H] (a copy: gradients flow back
+ * into s), or NULL (zeros) when there is no s. */
+static seqc_tensor *layer_state(seqc_graph *g, seqc_tensor *s, size_t l)
+{
+	if (!s)
+		return NULL;
+	return seqc_reshape(g, seqc_slice(g, s, 0, l, 1), 2, (size_t[]){ s->shape[1], s->shape[2] });
+}
+
+/* The per-layer states [B, H] stacked into [L, B, H]. */
+static seqc_tensor *stack_layers(seqc_graph *g, seqc_tensor **s, size_t L)
+{
+	seqc_tensor *rows[SEQC_RNN_MAX_LAYERS];
+	for (size_t l = 0; l < L; l++)
+		rows[l] = s[l] ? seqc_reshape(g, s[l], 3, (size_t[]){ 1, s[l]->shape[0], s[l]->shape[1] })
+			       : NULL;
+	return seqc_concat(g, rows, (int)L, 0);
+}
+
+static int check_state(const seqc_rnnlm *m, const seqc_tensor *s, size_t B, const char *name)
+{
+	if (s && (s->ndim != 3 || s->shape[0] != m->c.layers || s->shape[1] != B ||
+		  s->shape[2] != m->c.hidden))
+		return seqc_error(SEQC_ESHAPE, "rnnlm scheduled: %s must be [layers %zu, B %zu, hidden %zu]",
+				  name, m->c.layers, B, m->c.hidden);
+	return 0;
+}
+
+/* One time step: ids [B] through the embedding, every layer's cell (h and
+ * c [L] updated in place) and the head; logits [B, V]. */
+static seqc_tensor *one_step(seqc_graph *g, seqc_rnnlm *m, int32_t *ids, size_t B, seqc_tensor **h,
+			     seqc_tensor **c, seqc_rng *rng)
+{
+	float p = m->c.dropout;
+	bool lstm = m->c.cell == SEQC_CELL_LSTM;
+	seqc_ids view = seqc_ids_view1(ids, B);
+	seqc_tensor *x = seqc_dropout(g, seqc_embedding(g, m->embedding, &view, -1), p, rng);
+	for (size_t l = 0; l < m->c.layers; l++) {
+		if (seqc_rnn_cell_step(g, m->c.cell, x, h[l], lstm ? c[l] : NULL, m->rnn.w_ih[l],
+				       m->rnn.w_hh[l], m->rnn.b_ih[l], m->rnn.b_hh[l], &h[l],
+				       lstm ? &c[l] : NULL) < 0)
+			return NULL;
+		/* between layers, as seqc_rnn_forward, and before the head */
+		x = seqc_dropout(g, h[l], p, rng);
+	}
+	return seqc_linear(g, x, m->head_w, m->head_b);
+}
+
+int seqc_rnnlm_loss_scheduled(seqc_graph *g, seqc_rnnlm *m, const seqc_ids *inputs,
+			      const seqc_ids *targets, seqc_tensor *h0, seqc_tensor *c0, seqc_rng *rng,
+			      seqc_rnnlm_next_fn next, void *ctx, int32_t *used, seqc_tensor **loss,
+			      seqc_tensor **h_n, seqc_tensor **c_n)
+{
+	*loss = NULL;
+	if (inputs->ndim != 2 || targets->ndim != 2 || inputs->shape[0] != targets->shape[0] ||
+	    inputs->shape[1] != targets->shape[1])
+		return seqc_error(SEQC_ESHAPE, "rnnlm scheduled: inputs and targets must both be [B, T]");
+	size_t B = inputs->shape[0], T = inputs->shape[1], L = m->c.layers, V = m->c.vocab;
+	bool lstm = m->c.cell == SEQC_CELL_LSTM;
+	int rc;
+	if ((rc = check_state(m, h0, B, "h0")) < 0 || (rc = check_state(m, lstm ? c0 : NULL, B, "c0")) < 0)
+		return rc;
+	if (T > INT32_MAX)
+		return seqc_error(SEQC_ERANGE, "rnnlm scheduled: %zu steps are too many", T);
+	seqc_tensor *h[SEQC_RNN_MAX_LAYERS], *c[SEQC_RNN_MAX_LAYERS] = { NULL };
+	for (size_t l = 0; l < L; l++) {
+		h[l] = layer_state(g, h0, l);
+		c[l] = lstm ? layer_state(g, c0, l) : NULL;
+	}
+	/* ids [T, B]: step t reads row t */
+	int32_t *ids = seqc_graph_alloc(g, T * B * sizeof *ids);
+	seqc_tensor **steps = seqc_graph_alloc(g, T * sizeof *steps);
+	if (!ids || !steps)
+		return seqc_errcode();
+	for (size_t b = 0; b < B; b++)
+		ids[b] = inputs->data[b * T];
+	for (size_t t = 0; t < T; t++) {
+		int32_t *row = ids + t * B;
+		seqc_tensor *logits = one_step(g, m, row, B, h, c, rng);
+		if (!logits)
+			return seqc_errcode();
+		steps[t] = seqc_reshape(g, logits, 3, (size_t[]){ B, 1, V });
+		if (t + 1 == T)
+			break;
+		for (size_t b = 0; b < B; b++)
+			row[B + b] = inputs->data[b * T + t + 1];
+		if (next && (rc = next(ctx, logits->val, B, V, row + B)) < 0)
+			return rc;
+	}
+	if (used)
+		for (size_t t = 0; t < T; t++)
+			for (size_t b = 0; b < B; b++)
+				used[b * T + t] = ids[t * B + b];
+	seqc_ce_opts o = seqc_ce_defaults();
+	o.ignore_index = -1;
+	*loss = seqc_cross_entropy(g, seqc_concat(g, steps, (int)T, 1), targets, &o);
+	if (h_n)
+		*h_n = stack_layers(g, h, L);
+	if (c_n)
+		*c_n = lstm ? stack_layers(g, c, L) : NULL;
+	if (!*loss || (h_n && !*h_n) || (c_n && lstm && !*c_n))
+		return *loss = NULL, seqc_errcode();
+	return 0;
+}
+
 /* ---- step interface ---- */
 
 /* Make room for rows rows of state (h, c and their gather buffers), keeping

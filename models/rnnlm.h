@@ -69,6 +69,27 @@ SEQC_API int seqc_rnnlm_logits(seqc_graph *g, seqc_rnnlm *m, const seqc_ids *inp
 			       seqc_tensor *h0, seqc_tensor *c0, seqc_rng *rng,
 			       seqc_tensor **logits, seqc_tensor **h_n, seqc_tensor **c_n);
 
+/* Chooses the inputs of step t + 1 from the logits of step t, logits
+ * [B, V]: next [B] holds the ground truth on entry and the inputs to read
+ * on return (ids in [0, V)). Returns 0 or a negative code, which stops the
+ * loss. */
+typedef int (*seqc_rnnlm_next_fn)(void *ctx, const float *logits, size_t B, size_t V,
+				  int32_t *next);
+
+/* seqc_rnnlm_loss one time step at a time (an embedding, a cell step per
+ * layer and the head per step) so that the input of each step can depend
+ * on the previous step's logits: next (or NULL: the ground truth) chooses
+ * every input after the first of each row; no gradient flows through the
+ * choice. The same arguments and outputs as seqc_rnnlm_loss, which it
+ * equals to float rounding when next keeps the ground truth (dropout draws
+ * its masks per step, so they differ from seqc_rnnlm_loss's). used [B, T]
+ * (or NULL) receives the inputs read. */
+SEQC_API int seqc_rnnlm_loss_scheduled(seqc_graph *g, seqc_rnnlm *m, const seqc_ids *inputs,
+				       const seqc_ids *targets, seqc_tensor *h0, seqc_tensor *c0,
+				       seqc_rng *rng, seqc_rnnlm_next_fn next, void *ctx,
+				       int32_t *used, seqc_tensor **loss, seqc_tensor **h_n,
+				       seqc_tensor **c_n);
+
 /* ---- the step interface ---- */
 
 /* Zero state for rows sequences. */

@@ -27,6 +27,7 @@
 #include "train/optim.h"
 #include "train/plot.h"
 #include "train/schedule.h"
+#include "train/scheduled.h"
 #include "train/trainer.h"
 
 #define SEQC_VERSION "0.1.0"
