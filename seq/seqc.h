@@ -20,6 +20,8 @@
 #include "models/rnn.h"
 #include "models/rnnlm.h"
 #include "models/transformer.h"
+#include "decode/generate.h"
+#include "decode/logits.h"
 #include "decode/sample.h"
 #include "decode/score.h"
 #include "train/checkpoint.h"
