@@ -87,8 +87,12 @@ static int take_own(const char *spec, const char *params, seqc_ss_config *c, cha
 	const char *what = "scheduled sampling spec";
 	size_t used = 0;
 	bool seen = false;
-	if (strlen(params) >= PARAMS_MAX)
+	size_t n = strlen(params);
+	if (n >= PARAMS_MAX)
 		return seqc_error(SEQC_EFORMAT, "%s '%.40s...': too long", what, spec);
+	/* caught here: taking "own=" out could hide them from the table parser */
+	if (n && (params[0] == ',' || params[n - 1] == ',' || strstr(params, ",,")))
+		return seqc_error(SEQC_EFORMAT, "%s '%s': empty key=value pair (stray ',')", what, spec);
 	rest[0] = '\0';
 	for (const char *part = params; *part;) {
 		size_t len = strcspn(part, ",");
@@ -106,7 +110,6 @@ static int take_own(const char *spec, const char *params, seqc_ss_config *c, cha
 				return seqc_error(SEQC_EINVAL, "%s '%s': own='%.*s' (expected argmax or sample)",
 						  what, spec, (int)vlen, v);
 		} else {
-			/* empty pairs are kept so that the table parser refuses them */
 			used += (size_t)snprintf(rest + used, PARAMS_MAX - used, "%s%.*s", used ? "," : "",
 						 (int)len, part);
 		}
@@ -138,10 +141,6 @@ int seqc_ss_parse(const char *spec, seqc_ss_config *out)
 		out->p = 1;
 	if ((rc = take_own(spec, params, out, rest)) < 0)
 		return rc;
-	/* a stray ',' left over in rest, e.g. "k=1,,own=sample" */
-	if (strlen(rest) && (rest[0] == ',' || rest[strlen(rest) - 1] == ','))
-		return seqc_error(SEQC_EFORMAT, "scheduled sampling spec '%s': empty key=value pair (stray ',')",
-				  spec);
 	rc = seqc_spec_apply(spec, rest, "scheduled sampling spec", keys, NKEYS, kind, out);
 	if (rc < 0)
 		return rc;
