@@ -20,6 +20,7 @@
 #include "models/rnn.h"
 #include "models/rnnlm.h"
 #include "models/transformer.h"
+#include "decode/beam.h"
 #include "decode/generate.h"
 #include "decode/logits.h"
 #include "decode/sample.h"
