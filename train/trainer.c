@@ -19,6 +19,7 @@ seqc_train_config seqc_train_defaults(void)
 	seqc_train_config c = {
 		.batch = 32, .k1 = 64, .k2 = 64, .steps = 0, .time_limit = 0,
 		.optim = seqc_optim_defaults(SEQC_OPT_ADAM), .sched = seqc_sched_defaults(SEQC_SCHED_CONSTANT),
+		.ss = seqc_ss_defaults(),
 		.clip_norm = 5.0f, .clip_value = 0.0f, .eval_every = 500, .eval_chunk = 256,
 		.patience = 0, .log_every = 50, .seed = 1337, .out_dir = NULL, .resume = false,
 	};
@@ -149,6 +150,7 @@ typedef struct run_state {
 	size_t carry_pos;  /* position the carried state belongs to */
 	seqc_rng dropout;
 	seqc_rng data;     /* where attention models' windows fall */
+	seqc_rng ss;       /* scheduled sampling's mixing draws */
 	seqc_sched_state sched;
 	double best_val;   /* best of every validation pass: model.safetensors */
 	double stop_best;  /* best of the scheduled passes: early stopping counts from it, so
@@ -187,6 +189,19 @@ static json_t *state_json(const run_state *s, const seqc_train_config *c, int64_
 			 "k1", (json_int_t)c->k1, "k2", (json_int_t)c->k2);
 }
 
+/* Scheduled sampling is on: teacher forcing keeps every path as it was. */
+static bool scheduled(const seqc_train_config *c)
+{
+	return c->ss.kind != SEQC_SS_NONE;
+}
+
+static int set_hex(json_t *o, const char *key, uint64_t v)
+{
+	char hex[17];
+	snprintf(hex, sizeof hex, "%016" PRIx64, v);
+	return json_object_set_new(o, key, json_string(hex));
+}
+
 static int save_state(const char *path, const run_state *s, const seqc_train_config *c,
 		      const seqc_optim *o, const seqc_model *m, const float *h, const float *cst)
 {
@@ -208,6 +223,10 @@ static int save_state(const char *path, const run_state *s, const seqc_train_con
 					       .numel = L * B * H, .data = (float *)cst };
 	}
 	json_t *js = state_json(s, c, seqc_optim_steps(o));
+	if (js && scheduled(c) && set_hex(js, "ss_rng_state", s->ss.state) < 0)
+		json_decref(js), js = NULL;
+	if (js && scheduled(c) && set_hex(js, "ss_rng_inc", s->ss.inc) < 0)
+		json_decref(js), js = NULL;
 	char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
 	json_decref(js);
 	if (!text)
@@ -287,6 +306,10 @@ static int load_state(const char *path, run_state *s, const seqc_train_config *c
 	if (json_object_get(js, "data_rng_state") &&
 	    ((rc = get_hex(js, "data_rng_state", &s->data.state, path)) < 0 ||
 	     (rc = get_hex(js, "data_rng_inc", &s->data.inc, path)) < 0))
+		goto done;
+	if (json_object_get(js, "ss_rng_state") &&
+	    ((rc = get_hex(js, "ss_rng_state", &s->ss.state, path)) < 0 ||
+	     (rc = get_hex(js, "ss_rng_inc", &s->ss.inc, path)) < 0))
 		goto done;
 	s->stop_best = s->best_val;
 	if (json_object_get(js, "stop_best") && (rc = get_real(js, "stop_best", &s->stop_best, path)) < 0)
@@ -411,8 +434,13 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 	seqc_ids ids_in = seqc_ids_view2(t->in, B, len), ids_tg = seqc_ids_view2(t->tg, B, len);
 	seqc_tensor *mean;
 	int rc;
+	const seqc_ss_config *mix = &t->c->ss;
+	double p = seqc_ss_prob(mix, t->s.step);
 	if (!recurrent(t->m)) {
-		if ((rc = seqc_model_loss(t->g, t->m, &ids_in, &ids_tg, &t->s.dropout, &mean)) < 0)
+		rc = scheduled(t->c) ? seqc_ss_gpt_loss(t->g, t->m->gpt, &ids_in, &ids_tg, &t->s.dropout, mix, p,
+							&t->s.ss, NULL, &mean)
+				     : seqc_model_loss(t->g, t->m, &ids_in, &ids_tg, &t->s.dropout, &mean);
+		if (rc < 0)
 			return rc;
 		*sum = seqc_scale(t->g, mean, (float)*scored);
 		return *sum ? 0 : seqc_errcode();
@@ -425,7 +453,9 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 		h0 = seqc_graph_input(t->g, 3, ss, t->h);
 		c0 = lstm ? seqc_graph_input(t->g, 3, ss, t->cst) : NULL;
 	}
-	rc = seqc_rnnlm_loss(t->g, r, &ids_in, &ids_tg, h0, c0, &t->s.dropout, &mean, hn, cn);
+	rc = scheduled(t->c) ? seqc_ss_rnnlm_loss(t->g, r, &ids_in, &ids_tg, h0, c0, &t->s.dropout, mix, p,
+						  &t->s.ss, NULL, &mean, hn, cn)
+			     : seqc_rnnlm_loss(t->g, r, &ids_in, &ids_tg, h0, c0, &t->s.dropout, &mean, hn, cn);
 	if (rc < 0)
 		return rc;
 	*sum = seqc_scale(t->g, mean, (float)*scored);
@@ -621,7 +651,7 @@ static int check_config(const seqc_train_config *c)
 		return seqc_error(SEQC_EINVAL, "train: give a number of steps or a time limit");
 	if (!c->out_dir)
 		return seqc_error(SEQC_EINVAL, "train: no output folder");
-	return 0;
+	return seqc_ss_check(&c->ss);
 }
 
 int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const int32_t *val_ids,
@@ -669,6 +699,7 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	t.s.best_val = t.s.stop_best = INFINITY;
 	seqc_rng_seed(&t.s.dropout, c->seed, SEQC_STREAM_DROPOUT);
 	seqc_rng_seed(&t.s.data, c->seed, SEQC_STREAM_DATA);
+	seqc_rng_seed(&t.s.ss, c->seed, SEQC_STREAM_SCHEDULED);
 	struct stat sb;
 	if (c->resume) {
 		/* everything is checked before the caller's model is touched */
@@ -740,12 +771,15 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 				.elapsed = elapsed, .epoch = t.s.epoch,
 				.eta = c->steps ? (double)(c->steps - t.s.step) / rate
 					: c->time_limit - (now() - run_start),
+				.ss_prob = seqc_ss_prob(&c->ss, t.s.step - 1),
 			};
-			if ((rc = write_log(&t, json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I}", "event",
-							  "train", "step", (json_int_t)t.s.step, "loss",
-							  pr.loss, "lr", pr.lr, "grad_norm", gnorm,
-							  "tokens_per_s", pr.tokens_per_s, "elapsed",
-							  elapsed, "epoch", (json_int_t)t.s.epoch))) < 0)
+			json_t *line = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I}", "event", "train",
+						 "step", (json_int_t)t.s.step, "loss", pr.loss, "lr", pr.lr,
+						 "grad_norm", gnorm, "tokens_per_s", pr.tokens_per_s,
+						 "elapsed", elapsed, "epoch", (json_int_t)t.s.epoch);
+			if (line && scheduled(c) && json_object_set_new(line, "ss_prob", json_real(pr.ss_prob)) < 0)
+				json_decref(line), line = NULL;
+			if ((rc = write_log(&t, line)) < 0)
 				goto done;
 			if (cb)
 				cb(&pr, ctx);

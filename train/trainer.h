@@ -11,6 +11,8 @@
  *                           (metadata "seqc.train_state") step, data
  *                           position, RNG state, schedule state, best loss
  *   log.jsonl               one JSON object per log or evaluation line
+ *                           (train lines carry "ss_prob" under scheduled
+ *                           sampling)
  *   loss.svg                train and validation loss against steps
  *
  * Truncated BPTT: with k2 >= k1, each update scores k1 new positions and
@@ -27,6 +29,7 @@
 #include "models/model.h"
 #include "train/optim.h"
 #include "train/schedule.h"
+#include "train/scheduled.h"
 
 typedef struct seqc_train_config {
 	size_t batch;            /* B streams */
@@ -35,6 +38,7 @@ typedef struct seqc_train_config {
 	double time_limit;       /* stop after this many seconds of this run (0: none) */
 	seqc_optim_config optim;
 	seqc_sched_config sched;
+	seqc_ss_config ss;       /* inputs: teacher forcing (default) or scheduled sampling */
 	float clip_norm;         /* 0: no clipping by norm */
 	float clip_value;        /* 0: no clipping by value */
 	int64_t eval_every;      /* updates between validation passes (0: only at the end) */
@@ -75,6 +79,8 @@ typedef struct seqc_train_progress {
 	int64_t epoch;
 	bool improved;         /* EVAL: this was the best so far (model.safetensors written) */
 	const char *stop_reason; /* DONE: "steps", "time", "early stopping" */
+	double ss_prob;        /* STEP: probability of the ground truth at the last update (1:
+				  teacher forcing) */
 } seqc_train_progress;
 
 typedef void (*seqc_train_callback)(const seqc_train_progress *p, void *ctx);

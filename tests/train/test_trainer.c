@@ -174,6 +174,7 @@ typedef struct run_spec {
 	int64_t eval_every;
 	int64_t patience;
 	bool gpt;           /* a gpt of `layers` blocks, 2 heads, width hidden, context k1 */
+	const char *ss;     /* scheduled sampling spec (NULL: teacher forcing) */
 } run_spec;
 
 static seqc_model *make_gpt(const run_spec *r, size_t vocab)
@@ -221,6 +222,8 @@ static seqc_train_config make_config(const run_spec *r, const char *dir, int64_t
 	tc.resume = resume;
 	ck_assert_msg(seqc_optim_parse(r->optim, &tc.optim) == 0, "%s: %s", r->optim, seqc_errmsg());
 	ck_assert_msg(seqc_sched_parse(r->sched, &tc.sched) == 0, "%s: %s", r->sched, seqc_errmsg());
+	if (r->ss)
+		ck_assert_msg(seqc_ss_parse(r->ss, &tc.ss) == 0, "%s: %s", r->ss, seqc_errmsg());
 	return tc;
 }
 
@@ -338,25 +341,34 @@ static void assert_same_run(const char *da, const char *db)
 /* ---- exact resume ---- */
 
 static const run_spec resume_cases[] = {
-	{ "lstm k1=k2", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false },
-	{ "lstm k2>k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "adam:lr=0.01", "constant", 4, 0, false },
-	{ "lstm k2<k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 12, 8, "adam:lr=0.01", "constant", 4, 0, false },
-	{ "gru k2>k1 dropout", SEQC_CELL_GRU, 2, 16, 0.25f, 4, 8, 12, "adamw:lr=0.01", "constant", 4, 0, false },
-	{ "gru k2<k1", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 12, 8, "rmsprop:lr=0.005,momentum=0.5", "constant", 4, 0, false },
-	{ "rnn k1=k2 dropout", SEQC_CELL_RNN_TANH, 2, 16, 0.1f, 4, 8, 8, "sgd:lr=0.5,momentum=0.9", "constant", 4, 0, false },
+	{ "lstm k1=k2", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false, NULL },
+	{ "lstm k2>k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "adam:lr=0.01", "constant", 4, 0, false, NULL },
+	{ "lstm k2<k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 12, 8, "adam:lr=0.01", "constant", 4, 0, false, NULL },
+	{ "gru k2>k1 dropout", SEQC_CELL_GRU, 2, 16, 0.25f, 4, 8, 12, "adamw:lr=0.01", "constant", 4, 0, false, NULL },
+	{ "gru k2<k1", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 12, 8, "rmsprop:lr=0.005,momentum=0.5", "constant", 4, 0, false, NULL },
+	{ "rnn k1=k2 dropout", SEQC_CELL_RNN_TANH, 2, 16, 0.1f, 4, 8, 8, "sgd:lr=0.5,momentum=0.9", "constant", 4, 0, false, NULL },
 	/* threshold 0.5: hardly any evaluation counts as better, so the rate
 	 * is halved every other evaluation and the state is not trivial */
 	{ "lstm plateau", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "adam:lr=0.02",
-	  "plateau:factor=0.5,patience=1,threshold=0.5", 4, 0, false },
+	  "plateau:factor=0.5,patience=1,threshold=0.5", 4, 0, false, NULL },
 	{ "gru plateau k2<k1", SEQC_CELL_GRU, 1, 16, 0.1f, 4, 12, 8, "adam:lr=0.02",
-	  "plateau:factor=0.5,patience=1,threshold=0.5,warmup=3", 4, 0, false },
+	  "plateau:factor=0.5,patience=1,threshold=0.5,warmup=3", 4, 0, false, NULL },
 	/* early stopping armed (it does not trigger), its counter resumes */
-	{ "lstm patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 50, false },
+	{ "lstm patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 50, false, NULL },
 	/* random windows from the data stream, dropout draws, AdamW with a
 	 * cosine schedule: nanoGPT's recipe in small */
 	{ "gpt", SEQC_CELL_LSTM, 2, 16, 0.0f, 4, 8, 8, "adamw:lr=0.01,wd=0.1", "cosine:warmup=3,total=20", 4,
-	  0, true },
-	{ "gpt dropout", SEQC_CELL_LSTM, 1, 16, 0.2f, 3, 8, 8, "adamw:lr=0.01,wd=0.1", "constant", 4, 0, true },
+	  0, true, NULL },
+	{ "gpt dropout", SEQC_CELL_LSTM, 1, 16, 0.2f, 3, 8, 8, "adamw:lr=0.01,wd=0.1", "constant", 4, 0, true, NULL },
+	/* scheduled sampling: the mixing draws resume too (sampled own
+	 * tokens draw twice), with the state carried through the step-by-step
+	 * path and the two-pass gpt */
+	{ "lstm scheduled k2>k1 dropout", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "adam:lr=0.01", "constant", 4,
+	  0, false, "inverse-sigmoid:k=5,own=sample" },
+	{ "gru scheduled k2<k1", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 12, 8, "adam:lr=0.01", "constant", 4, 0, false,
+	  "linear:k=1,c=0.04,eps=0.3" },
+	{ "gpt scheduled dropout", SEQC_CELL_LSTM, 1, 16, 0.2f, 3, 8, 8, "adamw:lr=0.01,wd=0.1", "constant", 4,
+	  0, true, "exp:k=0.9,own=sample" },
 };
 
 START_TEST(test_exact_resume)
@@ -378,6 +390,8 @@ START_TEST(test_exact_resume)
 	ck_assert_int_eq(json_integer_value(json_object_get(st, "step")), 20);
 	/* 20 updates of k1 positions crossed the end of the 4 streams */
 	ck_assert_int_ge(json_integer_value(json_object_get(st, "epoch")), 1);
+	if (r->ss)
+		ck_assert_msg(json_is_string(json_object_get(st, "ss_rng_state")), "%s: no ss_rng_state", r->name);
 	if (strstr(r->sched, "plateau")) {
 		double lr = json_real_value(json_object_get(json_object_get(st, "sched"), "lr"));
 		ck_assert_msg(lr < 0.02 * 0.99, "%s: the plateau schedule never lowered the rate (%g)", r->name, lr);
@@ -398,7 +412,7 @@ END_TEST
  * same. */
 START_TEST(test_resume_off_schedule)
 {
-	run_spec r = { "off schedule", SEQC_CELL_LSTM, 1, 16, 0.1f, 4, 8, 8, "sgd:lr=10", "constant", 4, 2, false };
+	run_spec r = { "off schedule", SEQC_CELL_LSTM, 1, 16, 0.1f, 4, 8, 8, "sgd:lr=10", "constant", 4, 2, false, NULL };
 	corpus c = words_corpus();
 	const char *a = dir_of("a"), *b = dir_of("b");
 	events ea = { .eval_step_ok = true }, eb = ea, ec = ea;
@@ -441,7 +455,7 @@ START_TEST(test_learns_abc)
 	text[3000] = '\0';
 	corpus c = make_corpus(text);
 	free(text);
-	run_spec r = { "abc", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 16, 16, "adam:lr=0.02", "constant", 50, 0, false };
+	run_spec r = { "abc", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 16, 16, "adam:lr=0.02", "constant", 50, 0, false, NULL };
 	events ev = { .eval_step_ok = true };
 	int rc = train(&r, &c, dir_of("abc"), 300, false, &ev);
 	ck_assert_msg(rc == 0, "%s", seqc_errmsg());
@@ -477,7 +491,7 @@ static bool exists(const char *path)
 START_TEST(test_files)
 {
 	corpus c = words_corpus();
-	run_spec r = { "files", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false };
+	run_spec r = { "files", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false, NULL };
 	events ev = { .eval_step_ok = true };
 	ck_assert_msg(train(&r, &c, dir_of("run"), 10, false, &ev) == 0, "%s", seqc_errmsg());
 	static const char *const names[] = { "model.safetensors", "last.safetensors", "last.state.safetensors",
@@ -555,12 +569,71 @@ START_TEST(test_files)
 }
 END_TEST
 
+/* The "ss_prob" of every train line in dir's log.jsonl into probs
+ * (NAN where a line has none); returns the number of train lines. */
+static int log_ss_probs(const char *dir, double *probs, int cap)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/log.jsonl", dir);
+	blob log = read_blob(path);
+	ck_assert_ptr_nonnull(log.data);
+	int n = 0;
+	char *save;
+	for (char *line = strtok_r(log.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL);
+		ck_assert_ptr_nonnull(o);
+		if (!strcmp(json_string_value(json_object_get(o, "event")), "train") && n < cap) {
+			json_t *v = json_object_get(o, "ss_prob");
+			probs[n++] = v ? json_number_value(v) : NAN;
+		}
+		json_decref(o);
+	}
+	free(log.data);
+	return n;
+}
+
+/* Scheduled sampling in the trainer: the log records the probability of
+ * each logged step; with probability 1 a gpt trains exactly as with
+ * teacher forcing; with 0 it trains otherwise. */
+START_TEST(test_scheduled_sampling)
+{
+	corpus c = words_corpus();
+	run_spec r = { "ss", SEQC_CELL_LSTM, 1, 16, 0.2f, 3, 8, 8, "adamw:lr=0.01", "constant", 0, 0, true,
+		       NULL };
+	ck_assert_msg(train(&r, &c, dir_of("tf"), 10, false, NULL) == 0, "%s", seqc_errmsg());
+	r.ss = "constant:p=1";
+	ck_assert_msg(train(&r, &c, dir_of("p1"), 10, false, NULL) == 0, "%s", seqc_errmsg());
+	assert_same_tensors(dir_of("tf/last.safetensors"), dir_of("p1/last.safetensors"));
+	r.ss = "constant:p=0";
+	ck_assert_msg(train(&r, &c, dir_of("p0"), 10, false, NULL) == 0, "%s", seqc_errmsg());
+	seqc_model *a, *b;
+	ck_assert_int_eq(seqc_ckpt_load(dir_of("tf/last.safetensors"), &a, NULL, NULL), 0);
+	ck_assert_int_eq(seqc_ckpt_load(dir_of("p0/last.safetensors"), &b, NULL, NULL), 0);
+	ck_assert_msg(memcmp(a->params->values, b->params->values, a->params->numel * sizeof(float)),
+		      "training on the model's own tokens changed nothing");
+	seqc_model_destroy(a);
+	seqc_model_destroy(b);
+
+	/* train lines at steps 5 and 10: p at steps 4 and 9 (counted from 0) */
+	double probs[8];
+	ck_assert_int_eq(log_ss_probs(dir_of("tf"), probs, 8), 2);
+	ck_assert_msg(isnan(probs[0]) && isnan(probs[1]), "teacher forcing logs an ss_prob");
+	r = (run_spec){ "ss rnn", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 0, 0, false,
+			"linear:k=1,c=0.05,eps=0.6" };
+	ck_assert_msg(train(&r, &c, dir_of("lin"), 10, false, NULL) == 0, "%s", seqc_errmsg());
+	ck_assert_int_eq(log_ss_probs(dir_of("lin"), probs, 8), 2);
+	ck_assert_msg(fabs(probs[0] - 0.8) < 1e-6 && fabs(probs[1] - 0.6) < 1e-6, "ss_prob %g, %g", probs[0],
+		      probs[1]);
+	free_corpus(&c);
+}
+END_TEST
+
 /* ---- refusals leave the folder alone ---- */
 
 START_TEST(test_refusals)
 {
 	corpus c = words_corpus();
-	run_spec r = { "refuse", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false };
+	run_spec r = { "refuse", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false, NULL };
 	const char *dir = dir_of("run");
 	ck_assert_msg(train(&r, &c, dir, 8, false, NULL) == 0, "%s", seqc_errmsg());
 	snapshot before = take_snapshot(dir);
@@ -663,7 +736,7 @@ START_TEST(test_early_stopping)
 {
 	corpus c = words_corpus();
 	/* lr 0: the validation loss never changes after the first evaluation */
-	run_spec r = { "patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0", "constant", 2, 2, false };
+	run_spec r = { "patience", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0", "constant", 2, 2, false, NULL };
 	events ev = { .eval_step_ok = true };
 	ck_assert_msg(train(&r, &c, dir_of("run"), 100, false, &ev) == 0, "%s", seqc_errmsg());
 	ck_assert_str_eq(ev.reason, "early stopping");
@@ -683,7 +756,7 @@ END_TEST
 START_TEST(test_time_limit)
 {
 	corpus c = words_corpus();
-	run_spec r = { "time", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam", "constant", 1, 0, false };
+	run_spec r = { "time", SEQC_CELL_GRU, 1, 16, 0.0f, 4, 8, 8, "adam", "constant", 1, 0, false, NULL };
 	events ev = { .eval_step_ok = true };
 	seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 	seqc_train_config tc = make_config(&r, dir_of("run"), 0, false);
@@ -703,7 +776,7 @@ END_TEST
 START_TEST(test_divergence)
 {
 	corpus c = words_corpus();
-	run_spec r = { "diverge", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false };
+	run_spec r = { "diverge", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false, NULL };
 	const char *dir = dir_of("run");
 	ck_assert_msg(train(&r, &c, dir, 4, false, NULL) == 0, "%s", seqc_errmsg());
 	snapshot good = take_snapshot(dir);
@@ -752,7 +825,7 @@ START_TEST(test_eval_matches_score)
 	corpus c = words_corpus();
 	static const seqc_cell_kind cells[] = { SEQC_CELL_LSTM, SEQC_CELL_GRU, SEQC_CELL_RNN_TANH };
 	for (size_t k = 0; k < 3; k++) {
-		run_spec r = { "eval", cells[k], 2, 16, 0.3f, 1, 8, 8, "adam", "constant", 0, 0, false };
+		run_spec r = { "eval", cells[k], 2, 16, 0.3f, 1, 8, 8, "adam", "constant", 0, 0, false, NULL };
 		seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 		size_t n = c.n;
 		int32_t bos = seqc_tok_bos(c.tok);
@@ -774,7 +847,7 @@ START_TEST(test_eval_matches_score)
 		seqc_model_destroy(m);
 	}
 	double loss;
-	run_spec r = { "eval", SEQC_CELL_LSTM, 1, 8, 0.0f, 1, 8, 8, "adam", "constant", 0, 0, false };
+	run_spec r = { "eval", SEQC_CELL_LSTM, 1, 8, 0.0f, 1, 8, 8, "adam", "constant", 0, 0, false, NULL };
 	seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 	ck_assert_int_eq(seqc_eval_lm(m, c.ids, c.n, 2, 0, 8, &loss), SEQC_EINVAL);
 	ck_assert_int_eq(seqc_eval_lm(m, c.ids, c.n, 2, 1, 0, &loss), SEQC_EINVAL);
@@ -787,10 +860,10 @@ END_TEST
 START_TEST(test_bad_config)
 {
 	corpus c = words_corpus();
-	run_spec r = { "bad", SEQC_CELL_LSTM, 1, 8, 0.0f, 4, 8, 8, "adam", "constant", 0, 0, false };
+	run_spec r = { "bad", SEQC_CELL_LSTM, 1, 8, 0.0f, 4, 8, 8, "adam", "constant", 0, 0, false, NULL };
 	seqc_model *m = make_model(&r, seqc_tok_vocab_size(c.tok));
 	const char *dir = dir_of("never");
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 7; k++) {
 		seqc_train_config tc = make_config(&r, dir, 10, false);
 		switch (k) {
 		case 0: tc.batch = 0; break;
@@ -798,13 +871,14 @@ START_TEST(test_bad_config)
 		case 2: tc.steps = 0; break; /* neither steps nor a time limit */
 		case 3: tc.steps = -5; break;
 		case 4: tc.out_dir = NULL; break;
-		case 5: tc.batch = 1000; break; /* 360 tokens cannot make 1000 streams */
+		case 5: tc.ss.kind = (seqc_ss_kind)9; break;
+		case 6: tc.batch = 1000; break; /* 360 tokens cannot make 1000 streams */
 		}
 		int rc = seqc_train_lm(m, c.ids, c.split, c.ids + c.split, c.n - c.split, seqc_tok_bos(c.tok), &tc,
 				       c.tok_json, NULL, NULL);
 		ck_assert_msg(rc == SEQC_EINVAL, "case %d: rc %d", k, rc);
 		ck_assert_msg(strlen(seqc_errmsg()) > 0, "case %d: no message", k);
-		ck_assert_msg(k == 5 || access(dir, F_OK) != 0, "case %d made the folder", k);
+		ck_assert_msg(k == 6 || access(dir, F_OK) != 0, "case %d made the folder", k);
 	}
 	seqc_model_destroy(m);
 	free_corpus(&c);
@@ -825,6 +899,7 @@ int main(void)
 	tcase_add_test(tc, test_resume_off_schedule);
 	tcase_add_test(tc, test_learns_abc);
 	tcase_add_test(tc, test_files);
+	tcase_add_test(tc, test_scheduled_sampling);
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_early_stopping);
 	tcase_add_test(tc, test_divergence);
