@@ -275,6 +275,219 @@ START_TEST(test_invalid)
 }
 END_TEST
 
+/* Pearson's chi-square of counts [V] (n draws) against the probabilities
+ * softmax(logits / T) renormalized over the tokens where keep is true; a
+ * kept token's count of 0 where p is tiny adds little, an excluded token
+ * drawn fails at once. */
+static double chi_square(const size_t *count, const float *logits, const bool *keep, size_t V, float T,
+			 size_t n)
+{
+	double max = -INFINITY, z = 0, chi = 0;
+	for (size_t i = 0; i < V; i++)
+		if (keep[i])
+			max = fmax(max, logits[i]);
+	for (size_t i = 0; i < V; i++)
+		z += keep[i] ? exp(((double)logits[i] - max) / T) : 0;
+	for (size_t i = 0; i < V; i++) {
+		if (!keep[i]) {
+			ck_assert_msg(count[i] == 0, "excluded token %zu drawn %zu times", i, count[i]);
+			continue;
+		}
+		double e = (double)n * exp(((double)logits[i] - max) / T) / z;
+		chi += ((double)count[i] - e) * ((double)count[i] - e) / e;
+	}
+	return chi;
+}
+
+/* 20,000 draws with a fixed seed (so the test is deterministic) against
+ * the distribution the options leave, at the 0.001 level: the critical
+ * values of chi-square for 1 to 5 degrees of freedom. */
+static const double CHI_001[6] = { 0, 10.828, 13.816, 16.266, 18.467, 20.515 };
+
+static double draw_chi_square(seqc_sampler_config c, const float *logits, const bool *keep, size_t V,
+			      uint64_t seed, float T_expected)
+{
+	seqc_sampler s;
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, seed), 0);
+	size_t count[6] = { 0 }, n = 20000;
+	for (size_t i = 0; i < n; i++) {
+		int32_t t = seqc_sample(&s, logits, V);
+		ck_assert(t >= 0 && (size_t)t < V);
+		count[t]++;
+	}
+	seqc_sampler_free(&s);
+	return chi_square(count, logits, keep, V, T_expected, n);
+}
+
+START_TEST(test_chi_square)
+{
+	/* probabilities at T 1: 0.120 0.027 0.536 0.073 0.241 0.004 */
+	const float logits[6] = { 0.5f, -1.0f, 2.0f, 0.0f, 1.2f, -3.0f };
+	const bool all[6] = { 1, 1, 1, 1, 1, 1 };
+	seqc_sampler_config c = seqc_sampler_defaults();
+	double chi = draw_chi_square(c, logits, all, 6, 31, 1.0f);
+	ck_assert_msg(chi < CHI_001[5], "T 1: chi-square %g", chi);
+	c.temperature = 0.7f;
+	chi = draw_chi_square(c, logits, all, 6, 32, 0.7f);
+	ck_assert_msg(chi < CHI_001[5], "T 0.7: chi-square %g", chi);
+	/* the test has power: T 0.7 draws are far from T 1 */
+	chi = draw_chi_square(c, logits, all, 6, 32, 1.0f);
+	ck_assert_msg(chi > CHI_001[5], "T 0.7 passed as T 1: chi-square %g", chi);
+	/* top-k 3: tokens 2, 4, 0 */
+	c = seqc_sampler_defaults();
+	c.top_k = 3;
+	const bool k3[6] = { 1, 0, 1, 0, 1, 0 };
+	chi = draw_chi_square(c, logits, k3, 6, 33, 1.0f);
+	ck_assert_msg(chi < CHI_001[2], "top-k 3: chi-square %g", chi);
+	/* top-p 0.8: 0.536 + 0.241 = 0.777 < 0.8 <= 0.897 with token 0 */
+	c = seqc_sampler_defaults();
+	c.top_p = 0.8f;
+	chi = draw_chi_square(c, logits, k3, 6, 34, 1.0f);
+	ck_assert_msg(chi < CHI_001[2], "top-p 0.8: chi-square %g", chi);
+	/* min-p 0.1: p >= 0.0536 keeps 2, 4, 0 and 3 (0.073) */
+	c = seqc_sampler_defaults();
+	c.min_p = 0.1f;
+	const bool p10[6] = { 1, 0, 1, 1, 1, 0 };
+	chi = draw_chi_square(c, logits, p10, 6, 35, 1.0f);
+	ck_assert_msg(chi < CHI_001[3], "min-p 0.1: chi-square %g", chi);
+	/* min-p after temperature: at T 2 the probabilities flatten to 0.168
+	 * 0.079 0.355 0.131 0.238 0.029, and min-p 0.3 keeps those >= 0.107:
+	 * 2, 4, 0, 3 */
+	c.temperature = 2.0f;
+	c.min_p = 0.3f;
+	chi = draw_chi_square(c, logits, p10, 6, 36, 2.0f);
+	ck_assert_msg(chi < CHI_001[3], "T 2 min-p 0.3: chi-square %g", chi);
+	/* min-p 1 keeps the most likely alone */
+	c = seqc_sampler_defaults();
+	c.min_p = 1.0f;
+	seqc_sampler s;
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), 0);
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(seqc_sample(&s, logits, 6), 2);
+	seqc_sampler_free(&s);
+}
+END_TEST
+
+/* Top-k, top-p and min-p together never draw a token outside what each
+ * keeps, over many random rows. */
+START_TEST(test_never_excluded)
+{
+	seqc_sampler_config c = seqc_sampler_defaults();
+	c.top_k = 8;
+	c.top_p = 0.6f;
+	c.min_p = 0.05f;
+	seqc_sampler s;
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, 3), 0);
+	float x[40];
+	for (uint64_t seed = 0; seed < 200; seed++) {
+		random_logits(x, 40, seed + 500);
+		for (size_t i = 0; i < 40; i++)
+			x[i] *= 0.3f;
+		/* rank of each token, and the probabilities in double */
+		double max = x[argmax(x, 40)], z = 0, p[40];
+		for (size_t i = 0; i < 40; i++)
+			z += p[i] = exp((double)x[i] - max);
+		for (int d = 0; d < 50; d++) {
+			int32_t t = seqc_sample(&s, x, 40);
+			size_t above = 0;
+			double mass = 0;
+			for (size_t i = 0; i < 40; i++)
+				if (p[i] > p[t]) {
+					above++;
+					mass += p[i];
+				}
+			ck_assert_msg(above < 8, "token of rank %zu drawn with top-k 8", above);
+			/* the tokens before it in the top-k must not reach p alone
+			 * (their mass renormalized over the top 8) */
+			double top8 = 0, q[40];
+			memcpy(q, p, sizeof q);
+			for (int k = 0; k < 8; k++) {
+				size_t b = 0;
+				for (size_t i = 1; i < 40; i++)
+					if (q[i] > q[b])
+						b = i;
+				top8 += q[b];
+				q[b] = -1;
+			}
+			ck_assert_msg(mass / top8 < 0.6 + 1e-6, "drawn after %g of top-p 0.6", mass / top8);
+			ck_assert_msg(p[t] >= 0.05 * 1.0 - 1e-7, "p %g under min-p 0.05 of p_max", p[t]);
+		}
+	}
+	seqc_sampler_free(&s);
+}
+END_TEST
+
+START_TEST(test_invalid_options)
+{
+	seqc_sampler s;
+	seqc_sampler_config c = seqc_sampler_defaults();
+	const float bad_min_p[4] = { -0.01f, 1.01f, NAN, INFINITY };
+	for (size_t i = 0; i < 4; i++) {
+		c.min_p = bad_min_p[i];
+		ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), SEQC_EINVAL);
+		ck_assert_msg(strstr(seqc_errmsg(), "min-p"), "%s", seqc_errmsg());
+	}
+	c = seqc_sampler_defaults();
+	const float bad_penalty[4] = { 0.0f, -1.0f, NAN, INFINITY };
+	for (size_t i = 0; i < 4; i++) {
+		c.repetition_penalty = bad_penalty[i];
+		ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), SEQC_EINVAL);
+		ck_assert_msg(strstr(seqc_errmsg(), "repetition penalty"), "%s", seqc_errmsg());
+	}
+	c = seqc_sampler_defaults();
+	c.min_length = 6;
+	c.max_length = 5;
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), SEQC_EINVAL);
+	ck_assert_msg(strstr(seqc_errmsg(), "min length 6 is above max length 5"), "%s", seqc_errmsg());
+	/* the edges are fine: min-p 0 and 1, min length = max length, and no
+	 * max length at all */
+	c.max_length = 6;
+	c.min_p = 1.0f;
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), 0);
+	seqc_sampler_free(&s);
+	c.max_length = 0;
+	c.min_p = 0.0f;
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), 0);
+	seqc_sampler_free(&s);
+}
+END_TEST
+
+/* seqc_sample_next applies the processors before drawing: greedy over a
+ * row where the penalty, the n-gram ban and the min length each move the
+ * argmax. */
+START_TEST(test_sample_next)
+{
+	seqc_sampler_config c = seqc_sampler_defaults();
+	c.temperature = 0.0f;
+	c.repetition_penalty = 4.0f;
+	c.no_repeat_ngram = 2;
+	c.min_length = 3;
+	seqc_sampler s;
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), 0);
+	/* hist 1 2 1: penalty on 1 and 2 (3.0 -> 0.75, 2.0 -> 0.5); the tail
+	 * "1" began the bigram "1 2": 2 banned; eos 0 banned (2 of 3
+	 * generated). Left: 3 (1.0) beats 1 (0.75) */
+	float x[5] = { 9.0f, 3.0f, 2.0f, 1.0f, 0.5f };
+	const int32_t hist[3] = { 1, 2, 1 };
+	ck_assert_int_eq(seqc_sample_next(&s, x, 5, hist, 3, 2, 0), 3);
+	const float want[5] = { -INFINITY, 0.75f, -INFINITY, 1.0f, 0.5f };
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(x[i] == want[i], "logit %zu: %g, want %g", i, (double)x[i], (double)want[i]);
+	/* three generated: eos allowed and the argmax */
+	float y[5] = { 9.0f, 3.0f, 2.0f, 1.0f, 0.5f };
+	ck_assert_int_eq(seqc_sample_next(&s, y, 5, hist, 3, 3, 0), 0);
+	/* every token banned: refused, not a banned token */
+	c.repetition_penalty = 1.0f;
+	c.no_repeat_ngram = 1;
+	seqc_sampler_free(&s);
+	ck_assert_int_eq(seqc_sampler_init(&s, &c, 1), 0);
+	float z[3] = { 1.0f, 2.0f, 3.0f };
+	const int32_t every[3] = { 0, 1, 2 };
+	ck_assert_int_eq(seqc_sample_next(&s, z, 3, every, 3, 5, -1), SEQC_ENONFINITE);
+	seqc_sampler_free(&s);
+}
+END_TEST
+
 /* The vocabulary may grow between calls (the scratch is resized). */
 START_TEST(test_grow)
 {
@@ -301,6 +514,10 @@ int main(void)
 	tcase_add_test(tc, test_frequencies);
 	tcase_add_test(tc, test_invalid);
 	tcase_add_test(tc, test_grow);
+	tcase_add_test(tc, test_chi_square);
+	tcase_add_test(tc, test_never_excluded);
+	tcase_add_test(tc, test_invalid_options);
+	tcase_add_test(tc, test_sample_next);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
