@@ -54,6 +54,12 @@ static void usage(FILE *out)
 		"  --optim SPEC        sgd|adagrad|rmsprop|adam|adamw[:key=value,...] (adam)\n"
 		"  --lr LR             learning rate (2e-3)\n"
 		"  --schedule SPEC     constant|step|exp|cosine|plateau|invsqrt[:key=value,...] (constant)\n"
+		"  --scheduled-sampling SPEC  feed the model's own token instead of the ground truth\n"
+		"                      with probability 1 - p per token, p by step i: none (teacher\n"
+		"                      forcing, the default), constant:p=P, linear:k=K,c=C[,eps=E]\n"
+		"                      (max(eps, k - c i)), exp:k=K (k^i), inverse-sigmoid:k=K\n"
+		"                      (k / (k + exp(i / k))); add ,own=sample to sample the own\n"
+		"                      token instead of taking the argmax\n"
 		"  --clip NORM         clip the gradient's global norm (5; 0 = off)\n"
 		"  --clip-value V      clip each gradient element to [-V, V] (off)\n"
 		"  --eval-every N      full validation pass every N updates (500)\n"
@@ -70,6 +76,7 @@ static void usage(FILE *out)
 
 typedef struct progress_ctx {
 	bool tty;
+	bool scheduled; /* scheduled sampling: show p */
 	int64_t steps;
 } progress_ctx;
 
@@ -99,6 +106,9 @@ static void on_progress(const seqc_train_progress *p, void *vctx)
 			fprintf(stderr, "\r\033[Kstep %lld%s%lld  loss %.4f  val %s  lr %.2e  %.0f tok/s  %s  ETA %s",
 				(long long)p->step, p->steps ? "/" : "", (long long)p->steps, p->loss, val,
 				p->lr, p->tokens_per_s, el, eta);
+		else if (ctx->scheduled)
+			fprintf(stderr, "step %lld  loss %.4f  lr %.3e  grad %.3f  p %.3f  %.0f tok/s  elapsed %s\n",
+				(long long)p->step, p->loss, p->lr, p->grad_norm, p->ss_prob, p->tokens_per_s, el);
 		else
 			fprintf(stderr, "step %lld  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s  elapsed %s\n",
 				(long long)p->step, p->loss, p->lr, p->grad_norm, p->tokens_per_s, el);
@@ -119,7 +129,7 @@ static void on_progress(const seqc_train_progress *p, void *vctx)
 int cmd_train(int argc, char **argv)
 {
 	const char *data = NULL, *out = NULL, *arch = NULL, *optim = "adam", *sched = "constant";
-	const char *norm = "nfc", *tok_spec = NULL;
+	const char *norm = "nfc", *tok_spec = NULL, *ss = "none";
 	size_t layers = 0, hidden = 256, embed = 0, max_vocab = 0, heads = 4, context = 64;
 	double dropout = 0, lr = 0, split = 0.9, minutes = 0, clip = -1;
 	bool tie = false, orth = false, forget = false, graphemes = false, replace = false;
@@ -249,6 +259,9 @@ int cmd_train(int argc, char **argv)
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--schedule", &v)) {
 			if (!(sched = v))
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--scheduled-sampling", &v)) {
+			if (!(ss = v))
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--clip", &v)) {
 			if (parse_real(CMD, "--clip", v, 0, 1e9, &clip) < 0)
@@ -382,6 +395,11 @@ int cmd_train(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	}
+	if (seqc_ss_parse(ss, &tc.ss) < 0) {
+		fprintf(stderr, "%s: --scheduled-sampling: %s\n", CMD, seqc_errmsg());
+		rc = EXIT_USAGE;
+		goto done;
+	}
 	if (!strstr(optim, "lr="))
 		tc.optim.lr = (float)lr;
 	tc.out_dir = out;
@@ -475,7 +493,7 @@ int cmd_train(int argc, char **argv)
 		mem.params * mib, mem.grads * mib, mem.optim_state * mib, mem.activations * mib, mem.data * mib,
 		(mem.params + mem.grads + mem.optim_state + mem.activations + mem.data) * mib);
 	free(cfg);
-	progress_ctx pc = { .tty = isatty(2), .steps = tc.steps };
+	progress_ctx pc = { .tty = isatty(2), .scheduled = tc.ss.kind != SEQC_SS_NONE, .steps = tc.steps };
 	int r = tok_json ? seqc_train_lm(m, ids, cut, ids + cut, n - cut, seqc_tok_start(tok), &tc, tok_json,
 					 on_progress, &pc)
 			 : -1;
