@@ -148,6 +148,24 @@ int seqc_ss_parse(const char *spec, seqc_ss_config *out)
 	return check(out, what);
 }
 
+int seqc_ss_format(const seqc_ss_config *c, char *buf, size_t len)
+{
+	const char *own = c->own == SEQC_SS_SAMPLE ? ",own=sample" : "";
+	const char *name = seqc_ss_kind_name(c->kind);
+	switch (c->kind) {
+	case SEQC_SS_CONSTANT:
+		return snprintf(buf, len, "%s:p=%.9g%s", name, (double)c->p, own);
+	case SEQC_SS_LINEAR:
+		return snprintf(buf, len, "%s:k=%.9g,c=%.9g,eps=%.9g%s", name, (double)c->k, (double)c->c,
+				(double)c->eps, own);
+	case SEQC_SS_EXP:
+	case SEQC_SS_INV_SIGMOID:
+		return snprintf(buf, len, "%s:k=%.9g%s", name, (double)c->k, own);
+	default:
+		return snprintf(buf, len, "%s", name);
+	}
+}
+
 double seqc_ss_prob(const seqc_ss_config *c, int64_t step)
 {
 	double i = step < 0 ? 0 : (double)step, k = c->k;

@@ -223,9 +223,11 @@ static int save_state(const char *path, const run_state *s, const seqc_train_con
 					       .numel = L * B * H, .data = (float *)cst };
 	}
 	json_t *js = state_json(s, c, seqc_optim_steps(o));
-	if (js && scheduled(c) && set_hex(js, "ss_rng_state", s->ss.state) < 0)
-		json_decref(js), js = NULL;
-	if (js && scheduled(c) && set_hex(js, "ss_rng_inc", s->ss.inc) < 0)
+	char spec[160];
+	seqc_ss_format(&c->ss, spec, sizeof spec);
+	if (js && scheduled(c) &&
+	    (set_hex(js, "ss_rng_state", s->ss.state) < 0 || set_hex(js, "ss_rng_inc", s->ss.inc) < 0 ||
+	     json_object_set_new(js, "ss", json_string(spec)) < 0))
 		json_decref(js), js = NULL;
 	char *text = js ? json_dumps(js, JSON_COMPACT) : NULL;
 	json_decref(js);
@@ -269,6 +271,26 @@ static int get_hex(json_t *o, const char *key, uint64_t *out, const char *path)
 	return 0;
 }
 
+/* The mixing RNG, and a check that the run goes on with the inputs it
+ * was trained with (state files without "ss": teacher forcing). */
+static int load_ss(json_t *js, run_state *s, const seqc_train_config *c, const char *path)
+{
+	char given[160];
+	const char *saved = json_object_get(js, "ss") ? json_string_value(json_object_get(js, "ss")) : "none";
+	if (!saved)
+		return seqc_error(SEQC_EFORMAT, "%s: train state \"ss\" is not a string", path);
+	seqc_ss_format(&c->ss, given, sizeof given);
+	if (strcmp(saved, given))
+		return seqc_error(SEQC_EINVAL, "%s: the run was trained with --scheduled-sampling %s; resume "
+				  "it with the same (given %s)", path, saved, given);
+	int rc = 0;
+	if (json_object_get(js, "ss_rng_state") &&
+	    ((rc = get_hex(js, "ss_rng_state", &s->ss.state, path)) < 0 ||
+	     (rc = get_hex(js, "ss_rng_inc", &s->ss.inc, path)) < 0))
+		return rc;
+	return 0;
+}
+
 static int load_state(const char *path, run_state *s, const seqc_train_config *c, seqc_optim *o,
 		      const seqc_model *m, float *h, float *cst)
 {
@@ -307,9 +329,7 @@ static int load_state(const char *path, run_state *s, const seqc_train_config *c
 	    ((rc = get_hex(js, "data_rng_state", &s->data.state, path)) < 0 ||
 	     (rc = get_hex(js, "data_rng_inc", &s->data.inc, path)) < 0))
 		goto done;
-	if (json_object_get(js, "ss_rng_state") &&
-	    ((rc = get_hex(js, "ss_rng_state", &s->ss.state, path)) < 0 ||
-	     (rc = get_hex(js, "ss_rng_inc", &s->ss.inc, path)) < 0))
+	if ((rc = load_ss(js, s, c, path)) < 0)
 		goto done;
 	s->stop_best = s->best_val;
 	if (json_object_get(js, "stop_best") && (rc = get_real(js, "stop_best", &s->stop_best, path)) < 0)

@@ -97,6 +97,23 @@ START_TEST(test_parse_valid)
 	c = seqc_ss_defaults();
 	ck_assert_int_eq(c.kind, SEQC_SS_NONE);
 	ck_assert_int_eq(seqc_ss_check(&c), 0);
+	/* format gives a spec that parses back to the same config */
+	static const char *const specs[] = { "none", "constant:p=0.3", "linear:k=0.9,c=1e-4,eps=0.05",
+					     "exp:k=0.9995,own=sample", "inverse-sigmoid:k=500" };
+	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+		char buf[160];
+		seqc_ss_config a = parse_ok(specs[i]);
+		ck_assert_int_lt(seqc_ss_format(&a, buf, sizeof buf), (int)sizeof buf);
+		seqc_ss_config b = parse_ok(buf);
+		ck_assert_msg(a.kind == b.kind && a.own == b.own && (a.kind != SEQC_SS_CONSTANT || a.p == b.p) &&
+				      (a.kind == SEQC_SS_NONE || a.kind == SEQC_SS_CONSTANT || a.k == b.k) &&
+				      (a.kind != SEQC_SS_LINEAR || (a.c == b.c && a.eps == b.eps)),
+			      "%s -> %s", specs[i], buf);
+	}
+	c = parse_ok("inverse-sigmoid:k=500,own=sample");
+	char spec[64];
+	seqc_ss_format(&c, spec, sizeof spec);
+	ck_assert_str_eq(spec, "inverse-sigmoid:k=500,own=sample");
 	ck_assert_str_eq(seqc_ss_kind_name(SEQC_SS_INV_SIGMOID), "inverse-sigmoid");
 	ck_assert_str_eq(seqc_ss_kind_name((seqc_ss_kind)9), "unknown");
 }

@@ -624,6 +624,19 @@ START_TEST(test_scheduled_sampling)
 	ck_assert_int_eq(log_ss_probs(dir_of("lin"), probs, 8), 2);
 	ck_assert_msg(fabs(probs[0] - 0.8) < 1e-6 && fabs(probs[1] - 0.6) < 1e-6, "ss_prob %g, %g", probs[0],
 		      probs[1]);
+	/* a run goes on with the inputs it was trained with */
+	snapshot before = take_snapshot(dir_of("lin"));
+	const char *other[] = { NULL, "linear:k=1,c=0.05,eps=0.5", "linear:k=1,c=0.05,eps=0.6,own=sample" };
+	for (size_t i = 0; i < 3; i++) {
+		run_spec o = r;
+		o.ss = other[i];
+		ck_assert_int_eq(train(&o, &c, dir_of("lin"), 12, true, NULL), SEQC_EINVAL);
+		ck_assert_msg(strstr(seqc_errmsg(), "--scheduled-sampling linear:k=1,c=0.0500000007,eps=0.600000024"),
+			      "%s", seqc_errmsg());
+	}
+	assert_unchanged(&before, dir_of("lin"), "a refused resume");
+	free_snapshot(&before);
+	ck_assert_msg(train(&r, &c, dir_of("lin"), 12, true, NULL) == 0, "%s", seqc_errmsg());
 	free_corpus(&c);
 }
 END_TEST
