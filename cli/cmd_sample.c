@@ -1,10 +1,12 @@
-/* seqc sample: text from a trained model, streamed as it is generated. */
+/* seqc sample: text from a trained model, streamed as it is generated, or
+ * many continuations at once (decode/generate.h). */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "decode/sample.h"
+#include "decode/generate.h"
 #include "models/model.h"
 
 static const char *const CMD = "seqc sample";
@@ -14,171 +16,370 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: seqc sample -m CKPT [options]\n"
 		"\n"
-		"Generates text from a trained model, after the bos token and the optional\n"
+		"Generates text from a trained model, after the start token and the optional\n"
 		"prime, and writes it to stdout as it is generated (the prime first).\n"
 		"\n"
-		"  -m, --model CKPT    checkpoint (e.g. run/model.safetensors)\n"		"                      or hf:FILE, a Hugging Face GPT-2 model.safetensors\n"
+		"  -m, --model CKPT    checkpoint (e.g. run/model.safetensors)\n"
+		"                      or hf:FILE, a Hugging Face GPT-2 model.safetensors\n"
 		"                      (n_head from the config.json beside it)\n"
 		"  --tokenizer SPEC    another tokenizer than the checkpoint's (needed with hf:):\n"
 		"                      gpt2:DIR, bpe:DIR, spm:FILE, char:FILE or a checkpoint\n"
 		"  --prime TEXT        text to start from (none)\n"
-		"  --len N             tokens to generate (500)\n"
+		"  --prompts FILE      one prime per line ('-': stdin), all generated at once\n"
+		"  --num-samples N     N continuations of each prime (1)\n"
+		"  --len, --max-len N  the most tokens to generate per continuation (500)\n"
+		"  --min-len N         no eos before N tokens are generated (0)\n"
 		"  --temperature T     0 = always the most likely token (1)\n"
 		"  --top-k K           sample among the K most likely tokens (all)\n"
 		"  --top-p P           sample among the most likely tokens reaching probability P (1)\n"
-		"  --seed S            seed of the sampler (1337)\n"
+		"  --min-p P           drop tokens less likely than P times the most likely one (0)\n"
+		"  --repetition-penalty R  divide (multiply, if negative) the logit of every token\n"
+		"                      already in the prime or the continuation by R (1: none)\n"
+		"  --no-repeat-ngram N never repeat an N-gram of the prime and continuation (0: off)\n"
+		"  --stop STR          end a continuation where its text reaches STR, which is\n"
+		"                      not written (repeatable)\n"
+		"  --seed S            seed of the sampler (1337); continuation r uses S + r\n"
+		"  --json              one JSON object per line instead of the text\n"
 		"\n"
-		"Generation stops early at the eos token.\n"
-		"example: seqc sample -m run/model.safetensors --prime 'ROMEO:' --temperature 0.8\n");
+		"A continuation ends at the eos token, after --len tokens, or at a stop\n"
+		"string; a model whose context is full goes on from the last half of it.\n"
+		"\n"
+		"Output. With one prime and one sample, the prime and then the continuation,\n"
+		"streamed, and a newline. With --prompts or --num-samples, one continuation\n"
+		"after the other in order (prime 0 sample 0, prime 0 sample 1, ...), each as\n"
+		"the prime, the continuation and a newline (the text itself may hold\n"
+		"newlines: --json keeps one line per continuation). With --json, one line\n"
+		"per continuation:\n"
+		"  {\"prompt\": I, \"sample\": J, \"text\": PRIME+CONTINUATION,\n"
+		"   \"finish\": \"eos\"|\"length\"|\"stop\"|\"context\"}\n"
+		"\n"
+		"example: seqc sample -m run/model.safetensors --prime 'ROMEO:' --temperature 0.8\n"
+		"         seqc sample -m run/model.safetensors --prompts primes.txt --stop '\\n\\n' --json\n");
 }
 
-/* Writes what the decoder gives for id; -1 on a write error. */
-static int emit(seqc_detok *d, int32_t id, char *buf)
-{
-	int n = seqc_detok_push(d, id, buf, SEQC_DETOK_MAX);
-	if (n < 0)
-		return n;
-	if (n && (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout) != 0))
-		return seqc_error(SEQC_EIO, "stdout: write error");
-	return 0;
-}
+/* The options as given on the command line. */
+typedef struct sample_args {
+	const char *ckpt, *prime, *prompts, *tok_spec;
+	const char **stop; /* [nstop] into argv */
+	size_t nstop;
+	size_t samples;
+	bool json;
+	seqc_gen_config gen;
+} sample_args;
 
-/* Feeds tok to the model (one row), appended to the history hist[*n]. A
- * model whose context is full (gpt) starts again on the last half of its
- * context, then takes tok: generation slides past the context. */
-static int feed(seqc_model *m, seqc_graph *g, int32_t *hist, size_t *n, int32_t tok,
-		seqc_tensor **logits)
+/* Adds a --stop string. */
+static int add_stop(sample_args *o, const char *s)
 {
-	hist[(*n)++] = tok;
-	int rc = seqc_model_step(m, g, &tok, logits);
-	if (rc != SEQC_ERANGE || !m->gpt)
-		return rc;
-	size_t keep = m->gpt->c.context / 2;
-	if ((rc = seqc_model_start(m, 1)) < 0)
-		return rc;
-	for (size_t i = *n - 1 - keep; i < *n; i++) {
-		seqc_graph_reset(g);
-		if ((rc = seqc_model_step(m, g, &hist[i], logits)) < 0)
-			return rc;
+	const char **p = realloc(o->stop, (o->nstop + 1) * sizeof *p);
+	if (!p) {
+		fprintf(stderr, "%s: out of memory\n", CMD);
+		return -1;
 	}
+	o->stop = p;
+	o->stop[o->nstop++] = s;
 	return 0;
 }
 
-int cmd_sample(int argc, char **argv)
+/* The sampling flags; 1 when argv[a->i] is none of them. */
+static int sampling_flag(args *a, seqc_sampler_config *c)
 {
-	const char *ckpt = NULL, *prime = "", *tok_spec = NULL;
-	size_t len = 500, top_k = 0;
-	double temperature = 1.0, top_p = 1.0;
+	const char *v;
+	double x;
+	if (arg_is(a, "--len", &v) || arg_is(a, "--max-len", &v))
+		return parse_size(CMD, "--len", v, 0, (size_t)1 << 32, &c->max_length);
+	if (arg_is(a, "--min-len", &v))
+		return parse_size(CMD, "--min-len", v, 0, (size_t)1 << 32, &c->min_length);
+	if (arg_is(a, "--top-k", &v))
+		return parse_size(CMD, "--top-k", v, 1, (size_t)1 << 31, &c->top_k);
+	if (arg_is(a, "--no-repeat-ngram", &v))
+		return parse_size(CMD, "--no-repeat-ngram", v, 0, (size_t)1 << 16, &c->no_repeat_ngram);
+	const struct {
+		const char *flag;
+		double lo, hi;
+		float *to;
+	} reals[] = {
+		{ "--temperature", 0, 100, &c->temperature },
+		{ "--top-p", 1e-6, 1, &c->top_p },
+		{ "--min-p", 0, 1, &c->min_p },
+		{ "--repetition-penalty", 1e-6, 1e6, &c->repetition_penalty },
+	};
+	for (size_t k = 0; k < sizeof reals / sizeof reals[0]; k++)
+		if (arg_is(a, reals[k].flag, &v)) {
+			if (parse_real(CMD, reals[k].flag, v, reals[k].lo, reals[k].hi, &x) < 0)
+				return -1;
+			*reals[k].to = (float)x;
+			return 0;
+		}
+	return 1;
+}
+
+/* Parses argv into o; EXIT_OK after --help, EXIT_USAGE on a bad flag, -1
+ * to go on. */
+static int parse_args(int argc, char **argv, sample_args *o)
+{
 	long long seed = 1337;
 	args a = { argc, argv, 0, CMD };
 	for (a.i = 0; a.i < argc; a.i++) {
 		const char *v;
+		int rc;
 		if (arg_flag(&a, "--help") || arg_flag(&a, "-h")) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if (arg_flag(&a, "--json")) {
+			o->json = true;
 		} else if (arg_is(&a, "--tokenizer", &v)) {
-			if (!(tok_spec = v))
+			if (!(o->tok_spec = v))
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "-m", &v) || arg_is(&a, "--model", &v)) {
-			if (!(ckpt = v))
+			if (!(o->ckpt = v))
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--prime", &v)) {
-			if (!(prime = v))
+			if (!(o->prime = v))
 				return EXIT_USAGE;
-		} else if (arg_is(&a, "--len", &v)) {
-			if (parse_size(CMD, "--len", v, 0, (size_t)1 << 32, &len) < 0)
+		} else if (arg_is(&a, "--prompts", &v)) {
+			if (!(o->prompts = v))
 				return EXIT_USAGE;
-		} else if (arg_is(&a, "--temperature", &v)) {
-			if (parse_real(CMD, "--temperature", v, 0, 100, &temperature) < 0)
+		} else if (arg_is(&a, "--stop", &v)) {
+			if (!v || add_stop(o, v) < 0)
 				return EXIT_USAGE;
-		} else if (arg_is(&a, "--top-k", &v)) {
-			if (parse_size(CMD, "--top-k", v, 1, (size_t)1 << 31, &top_k) < 0)
+			if (!v[0]) {
+				fprintf(stderr, "%s: --stop needs a non-empty string\n", CMD);
 				return EXIT_USAGE;
-		} else if (arg_is(&a, "--top-p", &v)) {
-			if (parse_real(CMD, "--top-p", v, 1e-6, 1, &top_p) < 0)
+			}
+		} else if (arg_is(&a, "--num-samples", &v)) {
+			if (parse_size(CMD, "--num-samples", v, 1, 4096, &o->samples) < 0)
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--seed", &v)) {
 			if (parse_int(CMD, "--seed", v, 0, INT64_MAX, &seed) < 0)
+				return EXIT_USAGE;
+		} else if ((rc = sampling_flag(&a, &o->gen.sample)) <= 0) {
+			if (rc < 0)
 				return EXIT_USAGE;
 		} else {
 			fprintf(stderr, "%s: unknown option '%s' (see seqc sample --help)\n", CMD, argv[a.i]);
 			return EXIT_USAGE;
 		}
 	}
-	if (!ckpt) {
+	o->gen.seed = (uint64_t)seed;
+	if (!o->ckpt) {
 		fprintf(stderr, "%s: -m CKPT is required (see seqc sample --help)\n", CMD);
 		return EXIT_USAGE;
 	}
+	if (o->prime && o->prompts) {
+		fprintf(stderr, "%s: --prime and --prompts cannot go together\n", CMD);
+		return EXIT_USAGE;
+	}
+	const seqc_sampler_config *c = &o->gen.sample;
+	if (c->max_length && c->min_length > c->max_length) {
+		fprintf(stderr, "%s: --min-len %zu is above --len %zu\n", CMD, c->min_length, c->max_length);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* The primes: --prime, or the lines of --prompts (a final newline makes no
+ * empty last prime). *text owns what primes[] point into. */
+static int read_primes(const sample_args *o, char **text, const char ***primes, size_t **lens, size_t *n)
+{
+	size_t len;
+	if (!o->prompts) {
+		*text = strdup(o->prime ? o->prime : "");
+		len = strlen(*text);
+	} else if (read_all(CMD, o->prompts, text, &len) < 0) {
+		return -1;
+	}
+	size_t lines = 1;
+	for (size_t i = 0; i < len; i++)
+		lines += (*text)[i] == '\n';
+	*primes = malloc(lines * sizeof **primes);
+	*lens = malloc(lines * sizeof **lens);
+	if (!*text || !*primes || !*lens) {
+		fprintf(stderr, "%s: out of memory\n", CMD);
+		return -1;
+	}
+	*n = 0;
+	if (!o->prompts) {
+		(*primes)[0] = *text;
+		(*lens)[(*n)++] = len;
+		return 0;
+	}
+	for (size_t start = 0, end; next_line(*text, len, &start, &end); start = end + 1) {
+		(*primes)[*n] = *text + start;
+		(*lens)[(*n)++] = end - start;
+	}
+	if (!*n) {
+		fprintf(stderr, "%s: %s: no prompts\n", CMD, o->prompts);
+		return -1;
+	}
+	return 0;
+}
+
+/* The generation's rows: each prime encoded after the start token, and its
+ * decoded text (what is echoed), repeated samples times. */
+typedef struct prompt_set {
+	int32_t **ids;      /* [nprime] */
+	size_t *lens;       /* [B] */
+	const int32_t **rows; /* [B] */
+	char **echo;        /* [nprime] */
+	size_t nprime, B;
+} prompt_set;
+
+static void prompt_set_free(prompt_set *p)
+{
+	for (size_t i = 0; i < p->nprime; i++) {
+		free(p->ids ? p->ids[i] : NULL);
+		free(p->echo ? p->echo[i] : NULL);
+	}
+	free(p->ids);
+	free(p->lens);
+	free(p->rows);
+	free(p->echo);
+}
+
+static int encode_primes(const seqc_tok *tok, const char *const *primes, const size_t *plens, size_t n,
+			 size_t samples, prompt_set *p)
+{
+	int32_t start = seqc_tok_start(tok);
+	if (start < 0)
+		return seqc_error(SEQC_EINVAL, "the tokenizer has neither bos nor eos to start from");
+	p->nprime = n;
+	p->B = n * samples;
+	p->ids = calloc(n, sizeof *p->ids);
+	p->echo = calloc(n, sizeof *p->echo);
+	p->lens = malloc(p->B * sizeof *p->lens);
+	p->rows = malloc(p->B * sizeof *p->rows);
+	if (!p->ids || !p->echo || !p->lens || !p->rows)
+		return seqc_error(SEQC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		int32_t *ids;
+		size_t k, elen;
+		if (seqc_tok_encode(tok, primes[i], plens[i], &ids, &k) < 0)
+			return n > 1 ? seqc_error_wrap("prompt %zu", i + 1) : seqc_error_wrap("--prime");
+		p->ids[i] = realloc(ids, (k + 1) * sizeof *ids);
+		if (!p->ids[i]) {
+			free(ids);
+			return seqc_error(SEQC_ENOMEM, "out of memory");
+		}
+		memmove(p->ids[i] + 1, p->ids[i], k * sizeof *ids);
+		p->ids[i][0] = start;
+		if (seqc_tok_decode(tok, p->ids[i] + 1, k, &p->echo[i], &elen) < 0)
+			return SEQC_ENOMEM;
+		for (size_t j = 0; j < samples; j++) {
+			p->rows[i * samples + j] = p->ids[i];
+			p->lens[i * samples + j] = k + 1;
+		}
+	}
+	return 0;
+}
+
+/* Streaming one continuation to stdout. */
+static int write_text(void *ctx, size_t row, int32_t id, const char *text, size_t len)
+{
+	(void)ctx;
+	(void)row;
+	(void)id;
+	if (len && (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0))
+		return seqc_error(SEQC_EIO, "stdout: write error");
+	return 0;
+}
+
+/* One continuation as a JSON line. */
+static int write_json(size_t prompt, size_t sample, const char *echo, const seqc_gen_row *r)
+{
+	size_t elen = strlen(echo);
+	char *text = malloc(elen + r->len + 1);
+	if (!text)
+		return seqc_error(SEQC_ENOMEM, "out of memory");
+	memcpy(text, echo, elen);
+	memcpy(text + elen, r->text, r->len + 1);
+	json_t *o = json_pack("{s:I, s:I, s:s%, s:s}", "prompt", (json_int_t)prompt, "sample", (json_int_t)sample,
+			      "text", text, elen + r->len, "finish", seqc_finish_name(r->finish));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	free(text);
+	if (!s)
+		return seqc_error(SEQC_ENOMEM, "out of memory");
+	int rc = printf("%s\n", s) < 0 ? seqc_error(SEQC_EIO, "stdout: write error") : 0;
+	free(s);
+	return rc;
+}
+
+/* Writes the rows after generation (batches, or --json). */
+static int write_rows(const sample_args *o, const prompt_set *p, const seqc_gen_row *rows)
+{
+	for (size_t r = 0; r < p->B; r++) {
+		const char *echo = p->echo[r / o->samples];
+		int rc = 0;
+		if (o->json)
+			rc = write_json(r / o->samples, r % o->samples, echo, &rows[r]);
+		else if (printf("%s%s\n", echo, rows[r].text) < 0)
+			rc = seqc_error(SEQC_EIO, "stdout: write error");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Generates and writes: streamed for one row in text form. */
+static int run(const sample_args *o, seqc_model *m, const seqc_tok *tok, const prompt_set *p)
+{
+	seqc_gen_config c = o->gen;
+	c.eos = seqc_tok_eos(tok);
+	c.tok = tok;
+	c.stop = o->stop;
+	c.nstop = o->nstop;
+	bool stream = p->B == 1 && !o->json;
+	if (stream && (fputs(p->echo[0], stdout) < 0 || fflush(stdout) != 0))
+		return seqc_error(SEQC_EIO, "stdout: write error");
+	seqc_gen_row *rows = calloc(p->B, sizeof *rows);
+	if (!rows)
+		return seqc_error(SEQC_ENOMEM, "out of memory");
+	int rc = 0;
+	if (c.sample.max_length) {
+		rc = seqc_generate(m, NULL, &c, p->rows, p->lens, p->B, stream ? write_text : NULL, NULL, rows);
+	} else {
+		/* --len 0: the primes alone */
+		for (size_t r = 0; r < p->B; r++)
+			rows[r] = (seqc_gen_row){ .text = "", .finish = SEQC_FINISH_LENGTH };
+	}
+	if (rc >= 0)
+		rc = stream ? (fputc('\n', stdout) == EOF ? seqc_error(SEQC_EIO, "stdout: write error") : 0)
+			    : write_rows(o, p, rows);
+	if (c.sample.max_length)
+		seqc_gen_rows_free(rows, p->B);
+	free(rows);
+	return rc;
+}
+
+int cmd_sample(int argc, char **argv)
+{
+	sample_args o = { .samples = 1, .gen = seqc_gen_defaults() };
+	int rc = parse_args(argc, argv, &o);
+	if (rc >= 0) {
+		free(o.stop);
+		return rc;
+	}
+	rc = EXIT_FAIL;
 	seqc_model *m = NULL;
 	seqc_tok *tok = NULL;
-	seqc_detok *d = NULL;
-	seqc_graph *g = NULL;
-	int32_t *pids = NULL, *hist = NULL;
-	size_t nhist = 0;
-	seqc_sampler s = { 0 };
-	int rc = EXIT_FAIL;
-	if (load_checkpoint(CMD, ckpt, tok_spec, &m, &tok) < 0)
+	char *text = NULL;
+	const char **primes = NULL;
+	size_t *plens = NULL, n;
+	prompt_set p = { 0 };
+	if (load_checkpoint(CMD, o.ckpt, o.tok_spec, &m, &tok) < 0 ||
+	    read_primes(&o, &text, &primes, &plens, &n) < 0)
 		goto done;
-	size_t np;
-	seqc_sampler_config sc = seqc_sampler_defaults();
-	sc.temperature = (float)temperature;
-	sc.top_k = top_k;
-	sc.top_p = (float)top_p;
-	if (seqc_tok_encode(tok, prime, strlen(prime), &pids, &np) < 0) {
-		seqc_error_wrap("--prime");
+	if (encode_primes(tok, primes, plens, n, o.samples, &p) < 0 || run(&o, m, tok, &p) < 0) {
 		fail(CMD);
 		goto done;
 	}
-	if (!(d = seqc_detok_create(tok)) || !(g = seqc_graph_create(0)) ||
-	    seqc_sampler_init(&s, &sc, (uint64_t)seed) < 0 || seqc_model_start(m, 1) < 0) {
-		fail(CMD);
-		goto done;
-	}
-	char buf[SEQC_DETOK_MAX];
-	int32_t tokid = seqc_tok_start(tok), eos = seqc_tok_eos(tok);
-	seqc_tensor *logits;
-	if (!(hist = malloc((np + len + 1) * sizeof *hist))) {
-		fprintf(stderr, "%s: out of memory\n", CMD);
-		goto done;
-	}
-	/* the prime: echo it, and run the model over bos and all its tokens */
-	for (size_t i = 0; i < np; i++) {
-		seqc_graph_reset(g);
-		if (feed(m, g, hist, &nhist, tokid, &logits) < 0 || emit(d, pids[i], buf) < 0) {
-			fail(CMD);
-			goto done;
-		}
-		tokid = pids[i];
-	}
-	for (size_t i = 0; i < len; i++) {
-		seqc_graph_reset(g);
-		if (feed(m, g, hist, &nhist, tokid, &logits) < 0) {
-			fail(CMD);
-			goto done;
-		}
-		tokid = seqc_sample(&s, logits->val, m->vocab);
-		if (tokid < 0) {
-			fail(CMD);
-			goto done;
-		}
-		if (tokid == eos)
-			break;
-		if (emit(d, tokid, buf) < 0) {
-			fail(CMD);
-			goto done;
-		}
-	}
-	int n = seqc_detok_flush(d, buf, sizeof buf);
-	if (n > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	fputc('\n', stdout);
 	rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 done:
-	free(hist);
-	free(pids);
-	seqc_sampler_free(&s);
-	seqc_graph_destroy(g);
-	seqc_detok_destroy(d);
+	prompt_set_free(&p);
+	free(primes);
+	free(plens);
+	free(text);
+	free(o.stop);
 	seqc_tok_destroy(tok);
 	seqc_model_destroy(m);
 	return rc;
