@@ -966,6 +966,95 @@ START_TEST(test_gpt)
 }
 END_TEST
 
+/* ---- sampling options ---- */
+
+START_TEST(test_sample_options)
+{
+	const char *model = tmp("run/model.safetensors");
+	train_small(tmp("run"));
+	/* --max-len is --len */
+	result a = RUN("sample", "-m", model, "--len", "40", "--seed", "5", "--prime", "the");
+	result b = RUN("sample", "-m", model, "--max-len", "40", "--seed", "5", "--prime", "the");
+	expect_code(&a, 0, "--len");
+	expect_code(&b, 0, "--max-len");
+	ck_assert_msg(same_blob(a.out, b.out), "--len and --max-len differ:\n%s\n%s", a.out.data, b.out.data);
+	free_result(&b);
+	/* --stop: the same sample cut before the first occurrence of a piece
+	 * of its continuation, which is not written */
+	ck_assert_uint_ge(a.out.len, 12);
+	char stop[3] = { a.out.data[8], a.out.data[9], 0 };
+	const char *at = strstr(a.out.data + 3, stop);
+	b = RUN("sample", "-m", model, "--len", "40", "--seed", "5", "--prime", "the", "--stop", stop, "--stop",
+		"\x01");
+	expect_code(&b, 0, "--stop");
+	size_t cut = (size_t)(at - a.out.data);
+	ck_assert_msg(b.out.len == cut + 1 && !memcmp(b.out.data, a.out.data, cut) && b.out.data[cut] == '\n',
+		      "stop '%s':\n%s\nfrom\n%s", stop, b.out.data, a.out.data);
+	free_result(&a);
+	free_result(&b);
+	/* --prompts with --num-samples 2 --json: six lines in order, each
+	 * text starting with its prime, samples of one prime differing */
+	write_blob(tmp("primes.txt"), "the\n\nof a\n", 10);
+	a = RUN("sample", "-m", model, "--prompts", tmp("primes.txt"), "--num-samples", "2", "--json", "--len", "30",
+		"--min-p", "0.05", "--repetition-penalty", "1.2", "--no-repeat-ngram", "3", "--min-len", "3");
+	expect_code(&a, 0, "--prompts --json");
+	const char *primes[3] = { "the", "", "of a" }, *line = a.out.data;
+	char *texts[6];
+	for (size_t r = 0; r < 6; r++) {
+		const char *nl = strchr(line, '\n');
+		ck_assert_msg(nl != NULL, "line %zu missing: %s", r, a.out.data);
+		json_error_t err;
+		json_t *o = json_loadb(line, (size_t)(nl - line), 0, &err);
+		ck_assert_msg(json_is_object(o), "line %zu: %s", r, err.text);
+		ck_assert_int_eq(json_integer_value(json_object_get(o, "prompt")), (json_int_t)(r / 2));
+		ck_assert_int_eq(json_integer_value(json_object_get(o, "sample")), (json_int_t)(r % 2));
+		const char *text = json_string_value(json_object_get(o, "text"));
+		const char *finish = json_string_value(json_object_get(o, "finish"));
+		ck_assert_msg(text && !strncmp(text, primes[r / 2], strlen(primes[r / 2])), "line %zu: %s", r, text);
+		ck_assert_msg(finish && (!strcmp(finish, "eos") || !strcmp(finish, "length")), "finish %s", finish);
+		texts[r] = strdup(text);
+		json_decref(o);
+		line = nl + 1;
+	}
+	ck_assert_str_eq(line, "");
+	ck_assert_msg(strcmp(texts[0], texts[1]) || strcmp(texts[4], texts[5]), "samples of a prime are the same");
+	/* a row alone with seed + its index is the same text */
+	b = RUN("sample", "-m", model, "--prime", "of a", "--seed", "1342", "--len", "30", "--min-p", "0.05",
+		"--repetition-penalty", "1.2", "--no-repeat-ngram", "3", "--min-len", "3");
+	expect_code(&b, 0, "one row alone");
+	ck_assert_msg(b.out.len == strlen(texts[5]) + 1 && !memcmp(b.out.data, texts[5], b.out.len - 1),
+		      "alone:\n%s\nin the batch:\n%s", b.out.data, texts[5]);
+	for (size_t r = 0; r < 6; r++)
+		free(texts[r]);
+	free_result(&a);
+	free_result(&b);
+	/* bad values are refused with exit 2, naming the flag */
+	const struct {
+		const char *args[8];
+		const char *want;
+	} bad[] = {
+		{ { "sample", "-m", model, "--min-p", "1.5" }, "--min-p" },
+		{ { "sample", "-m", model, "--min-p", "-0.1" }, "--min-p" },
+		{ { "sample", "-m", model, "--repetition-penalty", "0" }, "--repetition-penalty" },
+		{ { "sample", "-m", model, "--min-len", "5", "--len", "4" }, "--min-len" },
+		{ { "sample", "-m", model, "--num-samples", "0" }, "--num-samples" },
+		{ { "sample", "-m", model, "--no-repeat-ngram", "x" }, "--no-repeat-ngram" },
+		{ { "sample", "-m", model, "--stop", "" }, "--stop" },
+		{ { "sample", "-m", model, "--prime", "a", "--prompts", "x" }, "--prompts" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		result r = run_in(NULL, bad[i].args);
+		expect_code(&r, 2, bad[i].want);
+		ck_assert_msg(strstr(r.err.data, bad[i].want), "%s: stderr %s", bad[i].want, r.err.data);
+		free_result(&r);
+	}
+	a = RUN("sample", "-m", model, "--prompts", tmp("missing.txt"));
+	expect_code(&a, 1, "--prompts of a missing file");
+	ck_assert_msg(strstr(a.err.data, "missing.txt"), "stderr: %s", a.err.data);
+	free_result(&a);
+}
+END_TEST
+
 int main(void)
 {
 	seqc_bin = getenv("SEQC_BIN");
@@ -991,6 +1080,7 @@ int main(void)
 	tcase_add_test(tc, test_tokenize_round_trip);
 	tcase_add_test(tc, test_tokenize_bad_input);
 	tcase_add_test(tc, test_gpt);
+	tcase_add_test(tc, test_sample_options);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
 	remove_tree(suite_root);
