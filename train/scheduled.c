@@ -221,6 +221,9 @@ int seqc_ss_choose(const seqc_ss_config *c, double p, seqc_rng *rng, const float
 {
 	if (!V || V > INT32_MAX)
 		return seqc_error(SEQC_EINVAL, "scheduled sampling: vocabulary of %zu tokens", V);
+	if (!(p >= 0 && p <= 1))
+		return seqc_error(SEQC_EINVAL, "scheduled sampling: probability %g of the ground truth is "
+				  "outside [0, 1]", p);
 	for (size_t b = 0; b < B; b++) {
 		if ((double)seqc_rng_uniform(rng) < p)
 			continue;

@@ -87,7 +87,7 @@ SEQC_API double seqc_ss_prob(const seqc_ss_config *c, int64_t step);
  * from rng; when it is >= p, next[b] is replaced by the model's token from
  * logits row b (logits [B, V]; own SAMPLE draws once more). next [B] holds
  * the ground truth on entry. SEQC_ENONFINITE when a chosen row's logits
- * hold a NaN. */
+ * hold a NaN; SEQC_EINVAL when p is outside [0, 1] or V is 0. */
 SEQC_API int seqc_ss_choose(const seqc_ss_config *c, double p, seqc_rng *rng, const float *logits,
 			    size_t B, size_t V, int32_t *next);
 

@@ -217,6 +217,9 @@ START_TEST(test_choose)
 	ck_assert_int_eq(seqc_ss_choose(&am, 0.0, &rng, nan_row, 1, 2, &t), SEQC_ENONFINITE);
 	ck_assert_int_eq(seqc_ss_choose(&sm, 0.0, &rng, nan_row, 1, 2, &t), SEQC_ENONFINITE);
 	ck_assert_int_eq(seqc_ss_choose(&am, 0.0, &rng, two, 1, 0, &t), SEQC_EINVAL);
+	ck_assert_int_eq(seqc_ss_choose(&am, 1.5, &rng, two, 1, 2, &t), SEQC_EINVAL);
+	ck_assert_int_eq(seqc_ss_choose(&am, NAN, &rng, two, 1, 2, &t), SEQC_EINVAL);
+	ck_assert_msg(strstr(seqc_errmsg(), "outside [0, 1]"), "%s", seqc_errmsg());
 }
 END_TEST
 
