@@ -4,7 +4,7 @@ torch_KIND.py on the same configurations and prints every JSON line plus
 one ratio line per measurement both made (seqc's tokens/s divided by
 PyTorch's).
 
-    python3 bench/vs_torch.py rnn|gpt [BUILD_DIR] [--seconds S]
+    python3 bench/vs_torch.py rnn|gpt|beam [BUILD_DIR] [--seconds S]
 
 PyTorch runs at its best setting on this machine (2 threads,
 OMP_WAIT_POLICY=PASSIVE) through /usr/bin/python3 (Debian's python3-torch);
@@ -28,7 +28,7 @@ def main():
         i = args.index("--seconds")
         seconds = args[i + 1]
         del args[i:i + 2]
-    if not args or args[0] not in ("rnn", "gpt"):
+    if not args or args[0] not in ("rnn", "gpt", "beam"):
         sys.exit(__doc__)
     kind = args[0]
     build = args[1] if len(args) > 1 else "build"

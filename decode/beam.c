@@ -140,6 +140,8 @@ typedef struct search {
 	size_t *active;                /* [G] prompts still searching, in row order */
 	bool *done;                    /* [G] */
 	cand *cands;                   /* [2k] */
+	size_t *sel, *slot;            /* [k] chosen candidates, their slots */
+	bool *taken;                   /* [k] slots taken */
 	size_t *pool_n;                /* [G] */
 	int32_t *pool_ids;             /* [G k, max_len] */
 	size_t *pool_len;              /* [G k] */
@@ -149,7 +151,7 @@ typedef struct search {
 static void search_free(search *s)
 {
 	void *bufs[] = { s->sum, s->sum_next, s->hist, s->hist_next, s->cov, s->cov_next, s->attn,
-			 s->row, s->from, s->tokens, s->active, s->done, s->cands, s->pool_n,
+			 s->row, s->from, s->tokens, s->active, s->done, s->cands, s->sel, s->slot, s->taken, s->pool_n,
 			 s->pool_ids, s->pool_len, s->pool_lp, s->pool_score };
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		free(bufs[i]);
@@ -173,13 +175,16 @@ static int search_alloc(search *s)
 	s->active = malloc(s->G * sizeof *s->active);
 	s->done = calloc(s->G, sizeof *s->done);
 	s->cands = malloc(2 * s->k * sizeof *s->cands);
+	s->sel = malloc(s->k * sizeof *s->sel);
+	s->slot = malloc(s->k * sizeof *s->slot);
+	s->taken = malloc(s->k * sizeof *s->taken);
 	s->pool_n = calloc(s->G, sizeof *s->pool_n);
 	s->pool_ids = malloc(Gk * s->c->max_len * sizeof *s->pool_ids);
 	s->pool_len = malloc(Gk * sizeof *s->pool_len);
 	s->pool_lp = malloc(Gk * sizeof *s->pool_lp);
 	s->pool_score = malloc(Gk * sizeof *s->pool_score);
 	bool ok = s->sum && s->sum_next && s->hist && s->hist_next && s->row && s->from && s->tokens &&
-		  s->active && s->done && s->cands && s->pool_n && s->pool_ids && s->pool_len &&
+		  s->active && s->done && s->cands && s->sel && s->slot && s->taken && s->pool_n && s->pool_ids && s->pool_len &&
 		  s->pool_lp && s->pool_score && (!S || (s->cov && s->cov_next && s->attn));
 	return ok ? 0 : seqc_error(SEQC_ENOMEM, "beam: cannot allocate the search state");
 }
@@ -279,6 +284,41 @@ static void extend(search *s, size_t g, size_t nj, const cand *c, size_t cur)
 	s->tokens[nb] = c->tok;
 }
 
+/* The next beams, cands[sel[0..alive)] in score order, into prompt g's
+ * slots: each to its parent's slot when that is still free (the model's
+ * row then stays where it is, and reorder skips identity rows: most of
+ * the key/value copies of a transformer), the others to the free slots
+ * left; the slots still free hold dead fillers. */
+static void place(search *s, size_t g, size_t alive, size_t cur)
+{
+	size_t k = s->k, free_j = 0;
+	memset(s->taken, 0, k * sizeof *s->taken);
+	for (size_t i = 0; i < alive; i++) {
+		size_t j = s->cands[s->sel[i]].j;
+		s->slot[i] = s->taken[j] ? k : j;
+		s->taken[j] |= s->slot[i] == j;
+	}
+	for (size_t i = 0; i < alive; i++) {
+		if (s->slot[i] < k)
+			continue;
+		while (s->taken[free_j])
+			free_j++;
+		s->taken[free_j] = true;
+		s->slot[i] = free_j;
+	}
+	for (size_t i = 0; i < alive; i++)
+		extend(s, g, s->slot[i], &s->cands[s->sel[i]], cur);
+	for (size_t j = 0; j < k; j++) {
+		if (s->taken[j])
+			continue;
+		/* a filler: dead, fed eos in its own row (any valid source) */
+		size_t nb = g * k + j;
+		s->sum_next[nb] = -INFINITY;
+		s->from[nb] = s->row[nb];
+		s->tokens[nb] = s->eos;
+	}
+}
+
 /* One step's choice for prompt g from lp [rows, V] after cur generated
  * tokens: finished hypotheses to the pool, the next k beams (dead fillers
  * when fewer), and whether the prompt is done. */
@@ -299,22 +339,14 @@ static int choose(search *s, size_t g, float *lp, size_t cur)
 		}
 		if (last)
 			pool_offer(s, g, c->j, c->tok, c->sum, cur + 1);
-		else
-			extend(s, g, alive, c, cur);
-		alive++;
+		s->sel[alive++] = i;
 	}
 	if (last || !alive) {
 		s->done[g] = true;
 		return 0;
 	}
-	float best = s->sum_next[g * k];
-	for (size_t j = alive; j < k; j++) {
-		/* fillers: dead, in some live row so that reorder has a source */
-		size_t nb = g * k + j;
-		s->sum_next[nb] = -INFINITY;
-		s->from[nb] = s->from[g * k];
-		s->tokens[nb] = s->tokens[g * k];
-	}
+	float best = s->cands[s->sel[0]].sum;
+	place(s, g, alive, cur);
 	if (s->pool_n[g] == k) {
 		float worst = s->pool_score[pool_worst(s, g)];
 		s->done[g] = s->c->stop_at_first_k || seqc_beam_lenpen_score(s->c, best, cur + 1) <= worst;
