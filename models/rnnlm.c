@@ -214,22 +214,55 @@ static int check_state(const seqc_rnnlm *m, const seqc_tensor *s, size_t B, cons
 	return 0;
 }
 
-/* One time step: ids [B] through the embedding, every layer's cell (h and
- * c [L] updated in place) and the head; logits [B, V]. */
-static seqc_tensor *one_step(seqc_graph *g, seqc_rnnlm *m, int32_t *ids, size_t B, seqc_tensor **h,
-			     seqc_tensor **c, seqc_rng *rng)
+/* The dropout masks seqc_rnnlm_logits draws for a chunk [B, T], in its
+ * order: masks[0] on the embedding [B, T, E], masks[l + 1] on the output
+ * of layer l [B, T, H] (the last one before the head). Each is dropout
+ * applied to ones, so both paths draw exactly the same numbers. All NULL
+ * when dropout is off (eval mode or p = 0). */
+static int draw_masks(seqc_graph *g, seqc_rnnlm *m, size_t B, size_t T, seqc_rng *rng,
+		      seqc_tensor **masks)
 {
-	float p = m->c.dropout;
+	size_t L = m->c.layers;
+	memset(masks, 0, (L + 1) * sizeof *masks);
+	if (!seqc_graph_training(g) || m->c.dropout == 0.0f)
+		return 0;
+	for (size_t l = 0; l <= L; l++) {
+		/* seqc_rnn_forward leaves the last layer to the head's dropout */
+		size_t width = l == 0 ? m->c.embed : m->c.hidden;
+		seqc_tensor *ones = seqc_graph_tensor(g, 3, (size_t[]){ B, T, width }, false);
+		if (!ones)
+			return seqc_errcode();
+		for (size_t i = 0; i < ones->numel; i++)
+			ones->val[i] = 1.0f;
+		if (!(masks[l] = seqc_dropout(g, ones, m->c.dropout, rng)))
+			return seqc_errcode();
+	}
+	return 0;
+}
+
+/* x [B, X] times step t of mask [B, T, X] (none: x). */
+static seqc_tensor *drop_step(seqc_graph *g, seqc_tensor *x, seqc_tensor *mask, size_t t)
+{
+	if (!mask || !x)
+		return x;
+	seqc_tensor *col = seqc_slice(g, mask, 1, t, 1);
+	return seqc_mul(g, x, seqc_reshape(g, col, 2, x->shape));
+}
+
+/* One time step t: ids [B] through the embedding, every layer's cell (h
+ * and c [L] updated in place) and the head; logits [B, V]. */
+static seqc_tensor *one_step(seqc_graph *g, seqc_rnnlm *m, int32_t *ids, size_t B, size_t t,
+			     seqc_tensor **h, seqc_tensor **c, seqc_tensor **masks)
+{
 	bool lstm = m->c.cell == SEQC_CELL_LSTM;
 	seqc_ids view = seqc_ids_view1(ids, B);
-	seqc_tensor *x = seqc_dropout(g, seqc_embedding(g, m->embedding, &view, -1), p, rng);
+	seqc_tensor *x = drop_step(g, seqc_embedding(g, m->embedding, &view, -1), masks[0], t);
 	for (size_t l = 0; l < m->c.layers; l++) {
 		if (seqc_rnn_cell_step(g, m->c.cell, x, h[l], lstm ? c[l] : NULL, m->rnn.w_ih[l],
 				       m->rnn.w_hh[l], m->rnn.b_ih[l], m->rnn.b_hh[l], &h[l],
 				       lstm ? &c[l] : NULL) < 0)
 			return NULL;
-		/* between layers, as seqc_rnn_forward, and before the head */
-		x = seqc_dropout(g, h[l], p, rng);
+		x = drop_step(g, h[l], masks[l + 1], t);
 	}
 	return seqc_linear(g, x, m->head_w, m->head_b);
 }
@@ -251,6 +284,9 @@ int seqc_rnnlm_loss_scheduled(seqc_graph *g, seqc_rnnlm *m, const seqc_ids *inpu
 	if (T > INT32_MAX)
 		return seqc_error(SEQC_ERANGE, "rnnlm scheduled: %zu steps are too many", T);
 	seqc_tensor *h[SEQC_RNN_MAX_LAYERS], *c[SEQC_RNN_MAX_LAYERS] = { NULL };
+	seqc_tensor *masks[SEQC_RNN_MAX_LAYERS + 1];
+	if ((rc = draw_masks(g, m, B, T, rng, masks)) < 0)
+		return rc;
 	for (size_t l = 0; l < L; l++) {
 		h[l] = layer_state(g, h0, l);
 		c[l] = lstm ? layer_state(g, c0, l) : NULL;
@@ -264,7 +300,7 @@ int seqc_rnnlm_loss_scheduled(seqc_graph *g, seqc_rnnlm *m, const seqc_ids *inpu
 		ids[b] = inputs->data[b * T];
 	for (size_t t = 0; t < T; t++) {
 		int32_t *row = ids + t * B;
-		seqc_tensor *logits = one_step(g, m, row, B, h, c, rng);
+		seqc_tensor *logits = one_step(g, m, row, B, t, h, c, masks);
 		if (!logits)
 			return seqc_errcode();
 		steps[t] = seqc_reshape(g, logits, 3, (size_t[]){ B, 1, V });

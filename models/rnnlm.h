@@ -81,9 +81,10 @@ typedef int (*seqc_rnnlm_next_fn)(void *ctx, const float *logits, size_t B, size
  * on the previous step's logits: next (or NULL: the ground truth) chooses
  * every input after the first of each row; no gradient flows through the
  * choice. The same arguments and outputs as seqc_rnnlm_loss, which it
- * equals to float rounding when next keeps the ground truth (dropout draws
- * its masks per step, so they differ from seqc_rnnlm_loss's). used [B, T]
- * (or NULL) receives the inputs read. */
+ * equals to float rounding when next keeps the ground truth: dropout masks
+ * are drawn up front in seqc_rnnlm_loss's order, so the same rng gives the
+ * same masks and leaves the same state. used [B, T] (or NULL) receives the
+ * inputs read. */
 SEQC_API int seqc_rnnlm_loss_scheduled(seqc_graph *g, seqc_rnnlm *m, const seqc_ids *inputs,
 				       const seqc_ids *targets, seqc_tensor *h0, seqc_tensor *c0,
 				       seqc_rng *rng, seqc_rnnlm_next_fn next, void *ctx,

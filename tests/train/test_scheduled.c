@@ -2,7 +2,8 @@
  * values, the spec parser on valid and invalid specs, the per-token mixing,
  * and the losses: with ground-truth probability 1 the step-by-step rnnlm
  * loss equals seqc_rnnlm_loss (loss, h_n, c_n and every gradient, within
- * 1e-5: the fused layer and the per-step cells round differently) and the
+ * 1e-5: the fused layer and the per-step cells round differently; the
+ * same dropout masks) and the
  * two-pass gpt loss equals seqc_gpt_loss bit for bit (dropout on); with
  * probability 0 the inputs are exactly the model's own greedy outputs
  * (checked against the step interface and against the teacher-forced
@@ -259,6 +260,7 @@ typedef struct rnn_run {
 	float loss, hn[LAYERS * B * HID], cn[LAYERS * B * HID];
 	float *grads;                     /* every parameter's */
 	float dh0[LAYERS * B * HID], dc0[LAYERS * B * HID];
+	seqc_rng drop;                    /* the dropout stream after the step */
 } rnn_run;
 
 /* One forward and backward from the same h0, c0: teacher-forced
@@ -282,6 +284,7 @@ static void run_rnnlm(seqc_rnnlm *m, bool scheduled, double p, rnn_run *out)
 	ck_assert_msg(rc == 0, "%s", seqc_errmsg());
 	ck_assert_int_eq(seqc_backward(g, with_states(g, loss, hn, lstm ? cn : NULL)), 0);
 	out->loss = loss->val[0];
+	out->drop = drop;
 	memcpy(out->hn, hn->val, sizeof out->hn);
 	memset(out->cn, 0, sizeof out->cn);
 	if (lstm)
@@ -295,15 +298,17 @@ static void run_rnnlm(seqc_rnnlm *m, bool scheduled, double p, rnn_run *out)
 	seqc_tensor_destroy(c0);
 }
 
-/* p = 1 is teacher forcing: the same loss, states and gradients (dropout
- * 0: the per-step path draws its masks in another order). */
+/* p = 1 is teacher forcing: the same loss, states and gradients, without
+ * dropout (_i < 4) and with it (the same masks from the same stream). */
 START_TEST(test_rnnlm_p1_is_teacher_forcing)
 {
-	seqc_rnnlm *m = make_rnnlm((seqc_cell_kind)_i, 0.0f);
+	seqc_rnnlm *m = make_rnnlm((seqc_cell_kind)(_i % 4), _i < 4 ? 0.0f : 0.3f);
 	rnn_run a, b;
 	run_rnnlm(m, false, 1.0, &a);
 	run_rnnlm(m, true, 1.0, &b);
 	const char *name = seqc_cell_name(m->c.cell);
+	ck_assert_msg(!memcmp(&a.drop, &b.drop, sizeof a.drop), "%s: the dropout streams moved differently",
+		      name);
 	ck_assert_msg(fabsf(a.loss - b.loss) <= 1e-5f * fabsf(a.loss), "%s: loss %.9g vs %.9g", name,
 		      (double)a.loss, (double)b.loss);
 	ck_assert_msg(allclose(b.hn, a.hn, sizeof a.hn / sizeof(float), 1e-5f, 1e-6f, "h_n"), "%s", name);
@@ -598,7 +603,7 @@ static Suite *suite(void)
 	suite_add_tcase(s, tc);
 	TCase *lm = tcase_create("losses");
 	tcase_set_timeout(lm, 60);
-	tcase_add_loop_test(lm, test_rnnlm_p1_is_teacher_forcing, SEQC_CELL_RNN_TANH, SEQC_CELL_GRU + 1);
+	tcase_add_loop_test(lm, test_rnnlm_p1_is_teacher_forcing, 0, 8);
 	tcase_add_loop_test(lm, test_rnnlm_p0_is_greedy, SEQC_CELL_RNN_TANH, SEQC_CELL_GRU + 1);
 	tcase_add_test(lm, test_rnnlm_gradcheck_tanh);
 	tcase_add_loop_test(lm, test_rnnlm_gradcheck, SEQC_CELL_LSTM, SEQC_CELL_GRU + 1);
