@@ -60,6 +60,26 @@ static seqc_model *make_known(const float *probs, size_t V)
 	return m;
 }
 
+/* The search from the prompt {0} (the start token alone), which must
+ * succeed. */
+static const int32_t KNOWN_PROMPT[1] = { 0 };
+static void search_known(seqc_model *m, seqc_graph *g, const seqc_beam_config *c, seqc_beam_result *r)
+{
+	const int32_t *prompts[1] = { KNOWN_PROMPT };
+	size_t P = 1;
+	ck_assert_msg(seqc_beam_search(m, g, c, prompts, &P, 1, EOS, r) == 0, "%s", seqc_errmsg());
+}
+
+/* h is len - 1 zeros then last, with the given score. */
+static void expect_zeros_then(const seqc_beam_hyp *h, size_t len, int32_t last, double score)
+{
+	ck_assert_msg(h->len == len, "length %zu, want %zu", h->len, len);
+	for (size_t t = 0; t + 1 < len; t++)
+		ck_assert_int_eq(h->ids[t], 0);
+	ck_assert_int_eq(h->ids[len - 1], last);
+	ck_assert_double_eq_tol(h->score, score, 1e-5);
+}
+
 static seqc_graph *make_graph(void)
 {
 	seqc_graph *g = seqc_graph_create(0);
@@ -364,9 +384,6 @@ START_TEST(test_length_penalty)
 		{ SEQC_LENPEN_GNMT, 3.0f, 6, 6 * log(0.6) / pow(11.0 / 6.0, 3) },
 		{ SEQC_LENPEN_GNMT, 0.5f, 1, log(0.3) },
 	};
-	const int32_t prompt[1] = { 0 };
-	const int32_t *prompts[1] = { prompt };
-	size_t P = 1;
 	seqc_graph *g = make_graph();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		seqc_beam_config c = seqc_beam_defaults();
@@ -376,14 +393,9 @@ START_TEST(test_length_penalty)
 		c.lenpen = cases[i].pen;
 		c.alpha = cases[i].alpha;
 		seqc_beam_result r;
-		ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
+		search_known(m, g, &c, &r);
 		ck_assert_uint_eq(r.n, 2);
-		ck_assert_msg(r.hyps[0].len == cases[i].len, "case %zu: length %zu, want %zu", i,
-			      r.hyps[0].len, cases[i].len);
-		for (size_t t = 0; t + 1 < r.hyps[0].len; t++)
-			ck_assert_int_eq(r.hyps[0].ids[t], 0);
-		ck_assert_int_eq(r.hyps[0].ids[r.hyps[0].len - 1], cases[i].len == 6 ? 0 : EOS);
-		ck_assert_double_eq_tol(r.hyps[0].score, cases[i].score, 1e-5);
+		expect_zeros_then(&r.hyps[0], cases[i].len, cases[i].len == 6 ? 0 : EOS, cases[i].score);
 		seqc_beam_results_free(&r, 1);
 	}
 	seqc_graph_destroy(g);
@@ -399,9 +411,6 @@ START_TEST(test_stop_at_first_k)
 {
 	const float probs[4] = { 0.6f, 0.05f, 0.05f, 0.3f };
 	seqc_model *m = make_known(probs, 4);
-	const int32_t prompt[1] = { 0 };
-	const int32_t *prompts[1] = { prompt };
-	size_t P = 1;
 	seqc_graph *g = make_graph();
 	seqc_beam_config c = seqc_beam_defaults();
 	c.beam = 2;
@@ -410,19 +419,14 @@ START_TEST(test_stop_at_first_k)
 	c.lenpen = SEQC_LENPEN_AVG;
 	c.stop_at_first_k = true;
 	seqc_beam_result r;
-	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
+	search_known(m, g, &c, &r);
 	ck_assert_uint_eq(r.n, 2);
-	ck_assert_uint_eq(r.hyps[0].len, 2);
-	ck_assert_int_eq(r.hyps[0].ids[0], 0);
-	ck_assert_int_eq(r.hyps[0].ids[1], EOS);
-	ck_assert_double_eq_tol(r.hyps[0].score, (log(0.6) + log(0.3)) / 2, 1e-5);
-	ck_assert_uint_eq(r.hyps[1].len, 1);
-	ck_assert_double_eq_tol(r.hyps[1].score, log(0.3), 1e-5);
+	expect_zeros_then(&r.hyps[0], 2, EOS, (log(0.6) + log(0.3)) / 2);
+	expect_zeros_then(&r.hyps[1], 1, EOS, log(0.3));
 	seqc_beam_results_free(&r, 1);
 	c.stop_at_first_k = false;
-	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
-	ck_assert_uint_eq(r.hyps[0].len, 6);
-	ck_assert_double_eq_tol(r.hyps[0].score, log(0.6), 1e-5);
+	search_known(m, g, &c, &r);
+	expect_zeros_then(&r.hyps[0], 6, 0, log(0.6));
 	seqc_beam_results_free(&r, 1);
 	seqc_graph_destroy(g);
 	seqc_model_destroy(m);
@@ -435,16 +439,13 @@ START_TEST(test_max_and_min_len)
 {
 	const float rare[4] = { 0.5f, 0.3f, 0.2f - 1e-6f, 1e-6f };
 	seqc_model *m = make_known(rare, 4);
-	const int32_t prompt[1] = { 0 };
-	const int32_t *prompts[1] = { prompt };
-	size_t P = 1;
 	seqc_graph *g = make_graph();
 	seqc_beam_config c = seqc_beam_defaults();
 	c.beam = 3;
 	c.nbest = 3;
 	c.max_len = 3;
 	seqc_beam_result r;
-	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
+	search_known(m, g, &c, &r);
 	ck_assert_uint_eq(r.n, 3);
 	for (size_t i = 0; i < 3; i++)
 		ck_assert_uint_eq(r.hyps[i].len, 3);
@@ -459,10 +460,9 @@ START_TEST(test_max_and_min_len)
 	c.max_len = 5;
 	c.min_len = 3;
 	c.nbest = 1;
-	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
-	ck_assert_uint_eq(r.hyps[0].len, 4); /* three tokens, then eos */
-	ck_assert_int_eq(r.hyps[0].ids[3], EOS);
-	ck_assert_double_eq_tol(r.hyps[0].logprob, 3 * log(0.1) + log(0.7), 1e-5);
+	search_known(m, g, &c, &r);
+	/* three tokens (ties: the lowest id), then eos */
+	expect_zeros_then(&r.hyps[0], 4, EOS, 3 * log(0.1) + log(0.7));
 	seqc_beam_results_free(&r, 1);
 	seqc_graph_destroy(g);
 	seqc_model_destroy(m);
@@ -480,9 +480,6 @@ START_TEST(test_coverage)
 	ck_assert_double_eq_tol(seqc_beam_coverage_penalty(0.2f, cov + 1, 2), 0.0, 1e-9);
 	const float probs[4] = { 0.6f, 0.05f, 0.05f, 0.3f };
 	seqc_model *m = make_known(probs, 4);
-	const int32_t prompt[1] = { 0 };
-	const int32_t *prompts[1] = { prompt };
-	size_t P = 1;
 	seqc_graph *g = make_graph();
 	seqc_beam_config c = seqc_beam_defaults();
 	c.beam = 4;
@@ -491,21 +488,21 @@ START_TEST(test_coverage)
 	c.attention = synthetic_attention;
 	c.src_len = SRC;
 	seqc_beam_result r;
-	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
+	search_known(m, g, &c, &r);
 	ck_assert_uint_eq(r.hyps[0].len, 1); /* beta 0: [eos] */
 	seqc_beam_results_free(&r, 1);
 	c.coverage_beta = 1.0f;
-	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
+	search_known(m, g, &c, &r);
 	ck_assert_uint_gt(r.hyps[0].len, 1);
 	ck_assert_double_gt(r.hyps[0].score, log(0.3) + log(0.8) + 2 * log(0.1));
 	for (size_t i = 0; i < r.n; i++)
 		ck_assert_double_eq_tol(r.hyps[i].score,
-					expected_score(m, &c, prompt, P, r.hyps[i].ids, r.hyps[i].len), 1e-5);
+					expected_score(m, &c, KNOWN_PROMPT, 1, r.hyps[i].ids, r.hyps[i].len), 1e-5);
 	seqc_beam_results_free(&r, 1);
 	/* a shorter source for the prompt: positions past it do not count */
 	size_t src_lens[1] = { 1 };
 	c.src_lens = src_lens;
-	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, EOS, &r), 0);
+	search_known(m, g, &c, &r);
 	ck_assert_uint_eq(r.hyps[0].len, 1); /* [eos] covers position 0 with 0.8: -0.22 */
 	ck_assert_double_eq_tol(r.hyps[0].score, log(0.3) + log(0.8), 1e-5);
 	seqc_beam_results_free(&r, 1);
