@@ -20,7 +20,14 @@
  * first k2 - k1 already scored by the previous update); the state carried
  * to the next window is a detached copy. With k2 < k1, the first k1 - k2
  * positions of each chunk run without gradient and only the last k2 are
- * scored and backpropagated. */
+ * scored and backpropagated.
+ *
+ * Scheduled sampling (c->ss, train/scheduled.h): every update mixes its
+ * inputs with the probability of its step index (counted from 0), from a
+ * stream of its own saved in the state; each segment starts from the
+ * ground truth, and a burn-in recomputed from the previous update (k2 > k1)
+ * draws its mixing afresh. Validation is always teacher-forced. A run
+ * resumes only with the spec it was trained with. */
 #ifndef SEQC_TRAIN_TRAINER_H
 #define SEQC_TRAIN_TRAINER_H
 
