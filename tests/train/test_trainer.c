@@ -614,6 +614,20 @@ START_TEST(test_scheduled_sampling)
 	seqc_model_destroy(a);
 	seqc_model_destroy(b);
 
+	/* an lstm (dropout, a burn-in carried from the previous segment) with
+	 * p = 1 trains as with teacher forcing, to the rounding of the
+	 * per-step cells */
+	r = (run_spec){ "ss lstm", SEQC_CELL_LSTM, 2, 16, 0.2f, 4, 8, 12, "sgd:lr=0.5", "constant", 0, 0, false,
+			NULL };
+	ck_assert_msg(train(&r, &c, dir_of("lstm_tf"), 10, false, NULL) == 0, "%s", seqc_errmsg());
+	r.ss = "constant:p=1";
+	ck_assert_msg(train(&r, &c, dir_of("lstm_p1"), 10, false, NULL) == 0, "%s", seqc_errmsg());
+	ck_assert_int_eq(seqc_ckpt_load(dir_of("lstm_tf/last.safetensors"), &a, NULL, NULL), 0);
+	ck_assert_int_eq(seqc_ckpt_load(dir_of("lstm_p1/last.safetensors"), &b, NULL, NULL), 0);
+	ck_assert(allclose(b->params->values, a->params->values, a->params->numel, 1e-4f, 1e-5f, "lstm p=1"));
+	seqc_model_destroy(a);
+	seqc_model_destroy(b);
+
 	/* train lines at steps 5 and 10: p at steps 4 and 9 (counted from 0) */
 	double probs[8];
 	ck_assert_int_eq(log_ss_probs(dir_of("tf"), probs, 8), 2);
