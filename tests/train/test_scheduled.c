@@ -72,30 +72,33 @@ END_TEST
 
 /* ---- the spec parser ---- */
 
+typedef struct good_spec {
+	const char *spec;
+	seqc_ss_config want;
+} good_spec;
+
 START_TEST(test_parse_valid)
 {
-	seqc_ss_config c = parse_ok("none");
-	ck_assert_int_eq(c.kind, SEQC_SS_NONE);
-	c = parse_ok("constant:p=0.25");
-	ck_assert_int_eq(c.kind, SEQC_SS_CONSTANT);
-	ck_assert_float_eq(c.p, 0.25f);
-	ck_assert_int_eq(c.own, SEQC_SS_ARGMAX);
-	c = parse_ok("linear:k=0.9,c=0.001,eps=0.05,own=sample");
-	ck_assert_int_eq(c.kind, SEQC_SS_LINEAR);
-	ck_assert_float_eq(c.k, 0.9f);
-	ck_assert_float_eq(c.c, 0.001f);
-	ck_assert_float_eq(c.eps, 0.05f);
-	ck_assert_int_eq(c.own, SEQC_SS_SAMPLE);
-	/* own anywhere among the keys */
-	c = parse_ok("inverse-sigmoid:own=sample,k=500");
-	ck_assert_int_eq(c.kind, SEQC_SS_INV_SIGMOID);
-	ck_assert_float_eq(c.k, 500.0f);
-	ck_assert_int_eq(c.own, SEQC_SS_SAMPLE);
-	c = parse_ok("exp:k=0.9995,own=argmax");
-	ck_assert_int_eq(c.kind, SEQC_SS_EXP);
-	ck_assert_int_eq(c.own, SEQC_SS_ARGMAX);
-	ck_assert_int_eq(seqc_ss_check(&c), 0);
-	c = seqc_ss_defaults();
+	static const good_spec good[] = {
+		{ "none", { SEQC_SS_NONE, 1, 1, NAN, 0, SEQC_SS_ARGMAX } },
+		{ "constant:p=0.25", { SEQC_SS_CONSTANT, 0.25f, 1, NAN, 0, SEQC_SS_ARGMAX } },
+		{ "linear:k=0.9,c=0.001,eps=0.05,own=sample",
+		  { SEQC_SS_LINEAR, NAN, 0.9f, 0.001f, 0.05f, SEQC_SS_SAMPLE } },
+		{ "linear:c=0.5", { SEQC_SS_LINEAR, NAN, 1, 0.5f, 0, SEQC_SS_ARGMAX } },
+		/* own anywhere among the keys */
+		{ "inverse-sigmoid:own=sample,k=500", { SEQC_SS_INV_SIGMOID, NAN, 500, NAN, 0, SEQC_SS_SAMPLE } },
+		{ "exp:k=0.9995,own=argmax", { SEQC_SS_EXP, NAN, 0.9995f, NAN, 0, SEQC_SS_ARGMAX } },
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		seqc_ss_config c = parse_ok(good[i].spec), w = good[i].want;
+		/* only the fields of the kind are compared (NAN: not one of them) */
+		ck_assert_msg(c.kind == w.kind && c.own == w.own && (isnan(w.p) || c.p == w.p) &&
+				      (isnan(w.k) || c.k == w.k) && (isnan(w.c) || c.c == w.c) && c.eps == w.eps,
+			      "%s: kind %d p %g k %g c %g eps %g own %d", good[i].spec, (int)c.kind, (double)c.p,
+			      (double)c.k, (double)c.c, (double)c.eps, (int)c.own);
+		ck_assert_int_eq(seqc_ss_check(&c), 0);
+	}
+	seqc_ss_config c = seqc_ss_defaults();
 	ck_assert_int_eq(c.kind, SEQC_SS_NONE);
 	ck_assert_int_eq(seqc_ss_check(&c), 0);
 	/* format gives a spec that parses back to the same config */
