@@ -96,7 +96,7 @@ static int take_own(const char *spec, const char *params, seqc_ss_config *c, cha
 	rest[0] = '\0';
 	for (const char *part = params; *part;) {
 		size_t len = strcspn(part, ",");
-		if (len > 4 && !strncmp(part, "own=", 4)) {
+		if (len >= 4 && !strncmp(part, "own=", 4)) {
 			const char *v = part + 4;
 			size_t vlen = len - 4;
 			if (seen)

@@ -156,6 +156,7 @@ START_TEST(test_parse_invalid)
 		{ "inverse-sigmoid:k=-5", "must be in (0, inf)" },
 		{ "inverse-sigmoid:k=five", "not a number" },
 		{ "inverse-sigmoid:k=5,own=beam", "expected argmax or sample" },
+		{ "inverse-sigmoid:k=5,own=", "expected argmax or sample" },
 		{ "inverse-sigmoid:k=5,own=sample,own=argmax", "'own' given twice" },
 		{ "none:own=sample", "does not apply to none" },
 		{ "none:p=0.5", "unknown key 'p'" },
