@@ -76,15 +76,6 @@ static void generate(seqc_model *m, const seqc_gen_config *c, const int32_t *con
 	ck_assert_msg(rc == 0, "generate: %s", seqc_errmsg());
 }
 
-static int32_t argmax(const float *x, size_t n)
-{
-	size_t best = 0;
-	for (size_t i = 1; i < n; i++)
-		if (x[i] > x[best])
-			best = i;
-	return (int32_t)best;
-}
-
 /* ---- processors ---- */
 
 START_TEST(test_repetition_penalty)
@@ -164,84 +155,112 @@ END_TEST
 
 /* ---- greedy ---- */
 
-/* Greedy by hand for one prompt through the step interface (rnnlm) or,
- * for gpt, through the full forward pass of the current window: the
- * window starts at 0 and, when it would exceed the context N, moves to the
- * last N / 2 + 1 tokens, as generate.h says. */
-static void greedy_reference(seqc_model *m, const int32_t *prompt, size_t P, size_t n, int32_t *out)
+/* Decoding by hand for one prompt with a sampler seeded with seed, through
+ * the step interface (rnnlm) or, for gpt, through the full forward pass of
+ * the current window: the window starts at 0 and, when it would exceed the
+ * context N, moves to the last N / 2 + 1 tokens, as generate.h says. */
+static void reference(seqc_model *m, const int32_t *prompt, size_t P, size_t n, float temperature,
+		      uint64_t seed, int32_t *out)
 {
 	size_t V = m->vocab;
 	int32_t *seq = malloc((P + n) * sizeof *seq);
 	memcpy(seq, prompt, P * sizeof *seq);
+	seqc_sampler s;
+	seqc_sampler_config sc = seqc_sampler_defaults();
+	sc.temperature = temperature;
+	ck_assert_int_eq(seqc_sampler_init(&s, &sc, seed), 0);
 	seqc_graph *g = seqc_graph_create(0);
 	seqc_graph_set_grad(g, false);
 	seqc_tensor *logits;
-	if (!m->gpt) {
+	size_t N = m->gpt ? m->gpt->c.context : 0, w = 0;
+	if (!m->gpt)
 		ck_assert_int_eq(seqc_model_start(m, 1), 0);
-		for (size_t t = 0; t + 1 < P + n; t++) {
-			seqc_graph_reset(g);
+	for (size_t t = 0; t + 1 < P + n; t++) {
+		seqc_graph_reset(g);
+		const float *row;
+		if (!m->gpt) {
 			ck_assert_int_eq(seqc_model_step(m, g, &seq[t], &logits), 0);
-			if (t + 1 >= P)
-				seq[t + 1] = argmax(logits->val, V);
-		}
-	} else {
-		size_t N = m->gpt->c.context, w = 0;
-		for (size_t t = 0; t + 1 < P + n; t++) {
+			row = logits->val;
+		} else {
 			if (t + 1 - w > N)
 				w = t - N / 2;
-			if (t + 1 < P)
-				continue;
-			seqc_graph_reset(g);
 			seqc_ids in = seqc_ids_view2(seq + w, 1, t + 1 - w);
 			ck_assert_int_eq(seqc_model_logits(g, m, &in, NULL, &logits), 0);
-			seq[t + 1] = argmax(logits->val + (t - w) * V, V);
+			row = logits->val + (t - w) * V;
 		}
+		if (t + 1 >= P)
+			seq[t + 1] = seqc_sample(&s, row, V);
 	}
 	memcpy(out, seq + P, n * sizeof *out);
+	seqc_sampler_free(&s);
 	seqc_graph_destroy(g);
 	free(seq);
 }
 
-static void check_greedy(seqc_model *m, size_t n)
+static const int32_t q0[3] = { 2, 5, 9 }, q1[1] = { 2 }, q2[5] = { 2, 13, 4, 4, 7 };
+static const int32_t *const three[3] = { q0, q1, q2 };
+static const size_t three_lens[3] = { 3, 1, 5 };
+
+/* Each row against the reference. Sampled rows must also vary: a model
+ * stuck on one token (greedy often is) would not tell a right window from a
+ * wrong one. */
+static void check_reference(seqc_model *m, const seqc_gen_row *rows, size_t n, float temperature,
+			    uint64_t seed)
 {
-	const int32_t p0[3] = { 2, 5, 9 }, p1[1] = { 2 }, p2[5] = { 2, 13, 4, 4, 7 };
-	const int32_t *const prompts[3] = { p0, p1, p2 };
-	const size_t lens[3] = { 3, 1, 5 };
-	seqc_gen_row a[3], b[3];
-	seqc_gen_config t0 = config(0.0f, n, 1), k1 = config(1.7f, n, 2);
-	k1.sample.top_k = 1;
-	generate(m, &t0, prompts, lens, 3, a);
-	generate(m, &k1, prompts, lens, 3, b);
 	int32_t *want = malloc(n * sizeof *want);
 	for (size_t r = 0; r < 3; r++) {
-		ck_assert_uint_eq(a[r].n, n);
-		ck_assert_int_eq(a[r].finish, SEQC_FINISH_LENGTH);
-		ck_assert_ptr_null(a[r].text);
-		ck_assert_uint_eq(b[r].n, n);
-		ck_assert_mem_eq(a[r].ids, b[r].ids, n * sizeof *want);
-		greedy_reference(m, prompts[r], lens[r], n, want);
+		ck_assert_uint_eq(rows[r].n, n);
+		ck_assert_int_eq(rows[r].finish, SEQC_FINISH_LENGTH);
+		reference(m, three[r], three_lens[r], n, temperature, seed + r, want);
 		for (size_t i = 0; i < n; i++)
-			ck_assert_msg(a[r].ids[i] == want[i], "%s row %zu token %zu: %d, by hand %d", m->arch, r, i,
-				      a[r].ids[i], want[i]);
+			ck_assert_msg(rows[r].ids[i] == want[i], "%s T %g row %zu token %zu: %d, by hand %d", m->arch,
+				      (double)temperature, r, i, rows[r].ids[i], want[i]);
+		bool seen[14] = { 0 };
+		size_t distinct = 0;
+		for (size_t i = 0; i < n; i++) {
+			distinct += !seen[rows[r].ids[i]];
+			seen[rows[r].ids[i]] = true;
+		}
+		ck_assert_msg(temperature == 0.0f || distinct >= 5, "row %zu: %zu distinct tokens", r, distinct);
 	}
 	free(want);
-	seqc_gen_rows_free(a, 3);
-	seqc_gen_rows_free(b, 3);
 }
 
-START_TEST(test_greedy_rnnlm)
+/* Greedy three ways: temperature 0, top-k 1 at another temperature, and
+ * the reference; then sampling at temperature 1 against the reference. */
+static void check_decoding(seqc_model *m, size_t n)
+{
+	seqc_gen_row a[3], b[3];
+	seqc_gen_config t0 = config(0.0f, n, 1), k1 = config(1.7f, n, 2), t1 = config(1.0f, n, 40);
+	k1.sample.top_k = 1;
+	generate(m, &t0, three, three_lens, 3, a);
+	generate(m, &k1, three, three_lens, 3, b);
+	check_reference(m, a, n, 0.0f, 0);
+	for (size_t r = 0; r < 3; r++) {
+		ck_assert_ptr_null(a[r].text);
+		ck_assert_uint_eq(b[r].n, n);
+		ck_assert_mem_eq(a[r].ids, b[r].ids, n * sizeof *a[r].ids);
+	}
+	seqc_gen_rows_free(a, 3);
+	seqc_gen_rows_free(b, 3);
+	generate(m, &t1, three, three_lens, 3, a);
+	check_reference(m, a, n, 1.0f, 40);
+	seqc_gen_rows_free(a, 3);
+}
+
+START_TEST(test_decoding_rnnlm)
 {
 	seqc_model *m = tiny_rnnlm(1);
-	check_greedy(m, 20);
+	check_decoding(m, 20);
 	seqc_model_destroy(m);
 }
 END_TEST
 
 /* Context 8, 30 tokens: the rows slide several times. */
-START_TEST(test_greedy_gpt_past_context)
+START_TEST(test_gpt_past_context)
 {
 	seqc_model *m = tiny_gpt(8, 2);
-	check_greedy(m, 30);
+	check_decoding(m, 30);
 	seqc_model_destroy(m);
 }
 END_TEST
@@ -432,7 +451,7 @@ static int collect(void *ctx, size_t row, int32_t id, const char *text, size_t l
 		s->ends[row]++;
 	else
 		s->ids[row][s->n[row]++] = id;
-	ck_assert_uint_le(s->len[row] + len, sizeof s->text[row]);
+	ck_assert_uint_le(len, sizeof s->text[row] - s->len[row]);
 	if (len)
 		memcpy(s->text[row] + s->len[row], text, len);
 	s->len[row] += len;
@@ -591,8 +610,8 @@ int main(void)
 	tcase_add_test(tc, test_repetition_penalty);
 	tcase_add_test(tc, test_no_repeat_ngram);
 	tcase_add_test(tc, test_min_length);
-	tcase_add_test(tc, test_greedy_rnnlm);
-	tcase_add_test(tc, test_greedy_gpt_past_context);
+	tcase_add_test(tc, test_decoding_rnnlm);
+	tcase_add_test(tc, test_gpt_past_context);
 	tcase_add_test(tc, test_context_end);
 	tcase_add_test(tc, test_batch_rnnlm);
 	tcase_add_test(tc, test_batch_gpt);
