@@ -200,6 +200,9 @@ static void reference(seqc_model *m, const int32_t *prompt, size_t P, size_t n, 
 static const int32_t q0[3] = { 2, 5, 9 }, q1[1] = { 2 }, q2[5] = { 2, 13, 4, 4, 7 };
 static const int32_t *const three[3] = { q0, q1, q2 };
 static const size_t three_lens[3] = { 3, 1, 5 };
+/* A prompt of the start token alone. */
+static const int32_t *const start_only[1] = { q1 };
+static const size_t start_len[1] = { 1 };
 
 /* Each row against the reference. Sampled rows must also vary: a model
  * stuck on one token (greedy often is) would not tell a right window from a
@@ -341,15 +344,12 @@ END_TEST
 START_TEST(test_seed)
 {
 	seqc_model *m = tiny_rnnlm(7);
-	const int32_t p[1] = { 2 };
-	const int32_t *const prompts[1] = { p };
-	const size_t lens[1] = { 1 };
 	seqc_gen_config c = config(1.0f, 40, 9);
 	seqc_gen_row a, b, d;
-	generate(m, &c, prompts, lens, 1, &a);
-	generate(m, &c, prompts, lens, 1, &b);
+	generate(m, &c, start_only, start_len, 1, &a);
+	generate(m, &c, start_only, start_len, 1, &b);
 	c.seed = 10;
-	generate(m, &c, prompts, lens, 1, &d);
+	generate(m, &c, start_only, start_len, 1, &d);
 	ck_assert_uint_eq(a.n, 40);
 	ck_assert_mem_eq(a.ids, b.ids, 40 * sizeof *a.ids);
 	ck_assert_msg(memcmp(a.ids, d.ids, 40 * sizeof *a.ids) != 0, "seeds 9 and 10 sampled the same");
@@ -543,13 +543,10 @@ static int refuse(void *ctx, size_t row, int32_t id, const char *text, size_t le
 START_TEST(test_callback_error)
 {
 	seqc_model *m = tiny_rnnlm(13);
-	const int32_t p[1] = { 2 };
-	const int32_t *const prompts[1] = { p };
-	const size_t lens[1] = { 1 };
 	seqc_gen_config c = config(1.0f, 10, 1);
 	seqc_gen_row row;
 	int calls = 0;
-	ck_assert_int_eq(seqc_generate(m, NULL, &c, prompts, lens, 1, refuse, &calls, &row), SEQC_EIO);
+	ck_assert_int_eq(seqc_generate(m, NULL, &c, start_only, start_len, 1, refuse, &calls, &row), SEQC_EIO);
 	ck_assert_int_eq(calls, 3);
 	ck_assert_ptr_null(row.ids);
 	seqc_model_destroy(m);
