@@ -1,6 +1,7 @@
 #include "decode/beam.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,45 +149,75 @@ typedef struct search {
 	float *pool_lp, *pool_score;   /* [G k] */
 } search;
 
-static void search_free(search *s)
+static bool mul_fits(size_t a, size_t b, size_t *out)
 {
-	void *bufs[] = { s->sum, s->sum_next, s->hist, s->hist_next, s->cov, s->cov_next, s->attn,
-			 s->row, s->from, s->tokens, s->active, s->done, s->cands, s->sel, s->slot, s->taken, s->pool_n,
-			 s->pool_ids, s->pool_len, s->pool_lp, s->pool_score };
-	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-		free(bufs[i]);
+	if (a && b > SIZE_MAX / a)
+		return false;
+	*out = a * b;
+	return true;
 }
 
+/* Every buffer of the search: where it goes, its element count and size,
+ * for one allocation loop and one free loop. */
+typedef struct buffer {
+	void **p;
+	size_t n, size;
+} buffer;
+
+enum { SEARCH_BUFFERS = 21 };
+
+static void search_buffers(search *s, size_t Gk, size_t GkW, size_t GkL, size_t GkS, buffer *t)
+{
+	size_t n = 0;
+#define BUF(field, count) (t[n++] = (buffer){ (void **)&s->field, (count), sizeof *s->field })
+	BUF(sum, Gk);
+	BUF(sum_next, Gk);
+	BUF(hist, GkW);
+	BUF(hist_next, GkW);
+	BUF(cov, GkS);
+	BUF(cov_next, GkS);
+	BUF(attn, GkS);
+	BUF(row, Gk);
+	BUF(from, Gk);
+	BUF(tokens, Gk);
+	BUF(active, s->G);
+	BUF(done, s->G);
+	BUF(cands, 2 * s->k);
+	BUF(sel, s->k);
+	BUF(slot, s->k);
+	BUF(taken, s->k);
+	BUF(pool_n, s->G);
+	BUF(pool_ids, GkL);
+	BUF(pool_len, Gk);
+	BUF(pool_lp, Gk);
+	BUF(pool_score, Gk);
+#undef BUF
+}
+
+static void search_free(search *s)
+{
+	buffer t[SEARCH_BUFFERS];
+	search_buffers(s, 0, 0, 0, 0, t);
+	for (size_t i = 0; i < SEARCH_BUFFERS; i++)
+		free(*t[i].p);
+}
+
+/* Every buffer zeroed (calloc also refuses an overflowing n x size);
+ * the coverage buffers only with coverage. */
 static int search_alloc(search *s)
 {
-	size_t Gk = s->G * s->k, S = s->c->coverage_beta > 0.0f ? s->c->src_len : 0;
-	s->sum = malloc(Gk * sizeof *s->sum);
-	s->sum_next = malloc(Gk * sizeof *s->sum_next);
-	s->hist = malloc(Gk * s->W * sizeof *s->hist);
-	s->hist_next = malloc(Gk * s->W * sizeof *s->hist_next);
-	if (S) {
-		s->cov = calloc(Gk * S, sizeof *s->cov);
-		s->cov_next = malloc(Gk * S * sizeof *s->cov_next);
-		s->attn = malloc(Gk * S * sizeof *s->attn);
-	}
-	s->row = malloc(Gk * sizeof *s->row);
-	s->from = malloc(Gk * sizeof *s->from);
-	s->tokens = malloc(Gk * sizeof *s->tokens);
-	s->active = malloc(s->G * sizeof *s->active);
-	s->done = calloc(s->G, sizeof *s->done);
-	s->cands = malloc(2 * s->k * sizeof *s->cands);
-	s->sel = malloc(s->k * sizeof *s->sel);
-	s->slot = malloc(s->k * sizeof *s->slot);
-	s->taken = malloc(s->k * sizeof *s->taken);
-	s->pool_n = calloc(s->G, sizeof *s->pool_n);
-	s->pool_ids = malloc(Gk * s->c->max_len * sizeof *s->pool_ids);
-	s->pool_len = malloc(Gk * sizeof *s->pool_len);
-	s->pool_lp = malloc(Gk * sizeof *s->pool_lp);
-	s->pool_score = malloc(Gk * sizeof *s->pool_score);
-	bool ok = s->sum && s->sum_next && s->hist && s->hist_next && s->row && s->from && s->tokens &&
-		  s->active && s->done && s->cands && s->sel && s->slot && s->taken && s->pool_n && s->pool_ids && s->pool_len &&
-		  s->pool_lp && s->pool_score && (!S || (s->cov && s->cov_next && s->attn));
-	return ok ? 0 : seqc_error(SEQC_ENOMEM, "beam: cannot allocate the search state");
+	size_t S = s->c->coverage_beta > 0.0f ? s->c->src_len : 0, Gk, GkW, GkL, GkS;
+	if (!mul_fits(s->G, s->k, &Gk) || !mul_fits(Gk, s->W, &GkW) ||
+	    !mul_fits(Gk, s->c->max_len, &GkL) || !mul_fits(Gk, S, &GkS))
+		return seqc_error(SEQC_ENOMEM, "beam: %zu prompts x beam %zu x %zu positions is too large",
+				  s->G, s->k, s->W);
+	buffer t[SEARCH_BUFFERS];
+	search_buffers(s, Gk, GkW, GkL, GkS, t);
+	for (size_t i = 0; i < SEARCH_BUFFERS; i++)
+		if (t[i].n && !(*t[i].p = calloc(t[i].n, t[i].size)))
+			return seqc_error(SEQC_ENOMEM, "beam: cannot allocate the search state (%zu x %zu bytes)",
+					  t[i].n, t[i].size);
+	return 0;
 }
 
 static size_t cov_cols(const search *s)
@@ -255,7 +286,13 @@ static int top_candidates(search *s, size_t g, float *lp, size_t cur, size_t *co
 			return rc;
 		for (size_t v = 0; v < V; v++) {
 			float x = base + r[v];
-			if (x == -INFINITY || (n == cap && x <= s->cands[0].sum))
+			if (!(x > -INFINITY)) {
+				if (isnan(x))
+					return seqc_error(SEQC_ENONFINITE,
+							  "beam: log-probability of token %zu is NaN", v);
+				continue; /* banned */
+			}
+			if (n == cap && x <= s->cands[0].sum)
 				continue; /* ties: a later (j, v) is the worse one */
 			cand c = { x, (uint32_t)j, (int32_t)v };
 			if (n < cap) {
@@ -324,7 +361,7 @@ static void place(search *s, size_t g, size_t alive, size_t cur)
  * when fewer), and whether the prompt is done. */
 static int choose(search *s, size_t g, float *lp, size_t cur)
 {
-	size_t k = s->k, n, alive = 0;
+	size_t k = s->k, n = 0, alive = 0;
 	int rc = top_candidates(s, g, lp, cur, &n);
 	if (rc < 0)
 		return rc;

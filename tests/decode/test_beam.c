@@ -609,12 +609,19 @@ START_TEST(test_bad_options)
 		ck_assert_msg(strstr(seqc_errmsg(), cases[i].msg), "%s: message '%s'", f, seqc_errmsg());
 		ck_assert_uint_eq(r.n, 0);
 	}
+	/* NaN logits: refused, not ranked */
+	seqc_beam_config c0 = seqc_beam_defaults();
+	seqc_beam_result r = { 0, NULL };
+	m->rnnlm->head_b->val[2] = NAN;
+	ck_assert_int_eq(seqc_beam_search(m, g, &c0, prompts, &P, 1, 5, &r), SEQC_ENONFINITE);
+	ck_assert_msg(strstr(seqc_errmsg(), "NaN"), "%s", seqc_errmsg());
+	ck_assert_uint_eq(r.n, 0);
+	m->rnnlm->head_b->val[2] = 0.0f;
 	/* a hook's failure passes through */
 	seqc_beam_config c = seqc_beam_defaults();
 	c.coverage_beta = 0.5f;
 	c.attention = never_called;
 	c.src_len = 3;
-	seqc_beam_result r = { 0, NULL };
 	ck_assert_int_eq(seqc_beam_search(m, g, &c, prompts, &P, 1, 5, &r), SEQC_EINVAL);
 	ck_assert_uint_eq(r.n, 0);
 	seqc_graph_destroy(g);
