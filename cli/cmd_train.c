@@ -95,23 +95,22 @@ static void fmt_time(double s, char *buf, size_t n)
 static void on_progress(const seqc_train_progress *p, void *vctx)
 {
 	progress_ctx *ctx = vctx;
-	char eta[32], el[32], val[32] = "-";
+	char eta[32], el[32], val[32] = "-", prob[32] = ""; /* prob: scheduled sampling's p */
 	fmt_time(p->eta, eta, sizeof eta);
 	fmt_time(p->elapsed, el, sizeof el);
 	if (isfinite(p->val_loss))
 		snprintf(val, sizeof val, "%.4f", p->val_loss);
 	switch (p->event) {
 	case SEQC_TRAIN_STEP:
+		if (ctx->scheduled)
+			snprintf(prob, sizeof prob, "  p %.3f", p->ss_prob);
 		if (ctx->tty)
-			fprintf(stderr, "\r\033[Kstep %lld%s%lld  loss %.4f  val %s  lr %.2e  %.0f tok/s  %s  ETA %s",
+			fprintf(stderr, "\r\033[Kstep %lld%s%lld  loss %.4f  val %s  lr %.2e%s  %.0f tok/s  %s  ETA %s",
 				(long long)p->step, p->steps ? "/" : "", (long long)p->steps, p->loss, val,
-				p->lr, p->tokens_per_s, el, eta);
-		else if (ctx->scheduled)
-			fprintf(stderr, "step %lld  loss %.4f  lr %.3e  grad %.3f  p %.3f  %.0f tok/s  elapsed %s\n",
-				(long long)p->step, p->loss, p->lr, p->grad_norm, p->ss_prob, p->tokens_per_s, el);
+				p->lr, prob, p->tokens_per_s, el, eta);
 		else
-			fprintf(stderr, "step %lld  loss %.4f  lr %.3e  grad %.3f  %.0f tok/s  elapsed %s\n",
-				(long long)p->step, p->loss, p->lr, p->grad_norm, p->tokens_per_s, el);
+			fprintf(stderr, "step %lld  loss %.4f  lr %.3e  grad %.3f%s  %.0f tok/s  elapsed %s\n",
+				(long long)p->step, p->loss, p->lr, p->grad_norm, prob, p->tokens_per_s, el);
 		break;
 	case SEQC_TRAIN_EVAL:
 		fprintf(stderr, "%sstep %lld  validation loss %.4f (%.4f bits)%s\n", ctx->tty ? "\r\033[K" : "",

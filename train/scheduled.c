@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "train/spec_internal.h"
@@ -148,19 +149,33 @@ int seqc_ss_parse(const char *spec, seqc_ss_config *out)
 	return check(out, what);
 }
 
+/* v in %g with the fewest digits from 6 that read back as the same float
+ * (9 always do), so that 0.9 is written "0.9", not "0.899999976", and
+ * 500 not "5e+02". */
+static const char *float_str(float v, char *buf, size_t len)
+{
+	for (int digits = 6; digits <= 9; digits++) {
+		snprintf(buf, len, "%.*g", digits, (double)v);
+		if (strtof(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}
+
 int seqc_ss_format(const seqc_ss_config *c, char *buf, size_t len)
 {
 	const char *own = c->own == SEQC_SS_SAMPLE ? ",own=sample" : "";
 	const char *name = seqc_ss_kind_name(c->kind);
+	char a[24], b[24], e[24];
 	switch (c->kind) {
 	case SEQC_SS_CONSTANT:
-		return snprintf(buf, len, "%s:p=%.9g%s", name, (double)c->p, own);
+		return snprintf(buf, len, "%s:p=%s%s", name, float_str(c->p, a, sizeof a), own);
 	case SEQC_SS_LINEAR:
-		return snprintf(buf, len, "%s:k=%.9g,c=%.9g,eps=%.9g%s", name, (double)c->k, (double)c->c,
-				(double)c->eps, own);
+		return snprintf(buf, len, "%s:k=%s,c=%s,eps=%s%s", name, float_str(c->k, a, sizeof a),
+				float_str(c->c, b, sizeof b), float_str(c->eps, e, sizeof e), own);
 	case SEQC_SS_EXP:
 	case SEQC_SS_INV_SIGMOID:
-		return snprintf(buf, len, "%s:k=%.9g%s", name, (double)c->k, own);
+		return snprintf(buf, len, "%s:k=%s%s", name, float_str(c->k, a, sizeof a), own);
 	default:
 		return snprintf(buf, len, "%s", name);
 	}

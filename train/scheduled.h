@@ -74,8 +74,8 @@ SEQC_API int seqc_ss_parse(const char *spec, seqc_ss_config *out);
 /* The same checks for a config built by hand. */
 SEQC_API int seqc_ss_check(const seqc_ss_config *c);
 SEQC_API const char *seqc_ss_kind_name(seqc_ss_kind kind);
-/* The spec of c, with only its kind's keys (floats to 9 digits: the spec
- * parses back to the same config), into buf [len]; returns the length it
+/* The spec of c, with only its kind's keys (each float in the fewest
+ * digits that parse back to it), into buf [len]; returns the length it
  * needs, as snprintf. */
 SEQC_API int seqc_ss_format(const seqc_ss_config *c, char *buf, size_t len);
 

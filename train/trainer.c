@@ -48,6 +48,12 @@ static size_t state_numel(const seqc_model *m, size_t B)
 	return recurrent(m) ? m->rnnlm->c.layers * B * m->rnnlm->c.hidden : 0;
 }
 
+/* Scheduled sampling is on: teacher forcing keeps every path as it was. */
+static bool scheduled(const seqc_train_config *c)
+{
+	return c->ss.kind != SEQC_SS_NONE;
+}
+
 seqc_train_memory seqc_train_estimate(const seqc_model *m, const seqc_train_config *c,
 				      size_t n_train, size_t n_val)
 {
@@ -62,6 +68,10 @@ seqc_train_memory seqc_train_estimate(const seqc_model *m, const seqc_train_conf
 	mem.optim_state = buffers * n;
 	size_t window = c->k1 > c->k2 ? c->k1 : c->k2;
 	mem.activations = seqc_model_activation_bytes(m, c->batch, window);
+	/* scheduled sampling keeps one more [B, T, V] of logits: gpt's first
+	 * pass, or the rnnlm steps' logits beside their concatenation */
+	if (scheduled(c))
+		mem.activations += c->batch * window * m->vocab * sizeof(float);
 	mem.data = (n_train + n_val + 2 * c->batch) * sizeof(int32_t);
 	return mem;
 }
@@ -187,12 +197,6 @@ static json_t *state_json(const run_state *s, const seqc_train_config *c, int64_
 			 isfinite(s->stop_best) ? s->stop_best : 1e300, "bad_evals",
 			 (json_int_t)s->bad_evals, "elapsed", s->elapsed, "batch", (json_int_t)c->batch,
 			 "k1", (json_int_t)c->k1, "k2", (json_int_t)c->k2);
-}
-
-/* Scheduled sampling is on: teacher forcing keeps every path as it was. */
-static bool scheduled(const seqc_train_config *c)
-{
-	return c->ss.kind != SEQC_SS_NONE;
 }
 
 static int set_hex(json_t *o, const char *key, uint64_t v)

@@ -118,6 +118,9 @@ START_TEST(test_parse_valid)
 	char spec[64];
 	seqc_ss_format(&c, spec, sizeof spec);
 	ck_assert_str_eq(spec, "inverse-sigmoid:k=500,own=sample");
+	c = parse_ok("linear:k=0.9,c=1e-4,eps=0.05");
+	seqc_ss_format(&c, spec, sizeof spec);
+	ck_assert_str_eq(spec, "linear:k=0.9,c=0.0001,eps=0.05");
 	ck_assert_str_eq(seqc_ss_kind_name(SEQC_SS_INV_SIGMOID), "inverse-sigmoid");
 	ck_assert_str_eq(seqc_ss_kind_name((seqc_ss_kind)9), "unknown");
 }
