@@ -534,6 +534,93 @@ START_TEST(test_context_full)
 }
 END_TEST
 
+/* The gpt of gpt.json's "bias" case (V 11, context 8). */
+static seqc_model *golden_gpt(void)
+{
+	json_t *root = fixture_load("gpt.json"), *c = NULL;
+	size_t i;
+	json_t *it;
+	json_array_foreach(json_object_get(root, "cases"), i, it)
+		if (!strcmp(json_string_value(json_object_get(it, "name")), "bias"))
+			c = it;
+	ck_assert_ptr_nonnull(c);
+	seqc_gpt_config cfg = seqc_gpt_config_defaults();
+	cfg.vocab = (size_t)json_integer_value(json_object_get(c, "vocab"));
+	cfg.context = (size_t)json_integer_value(json_object_get(c, "context"));
+	cfg.layers = (size_t)json_integer_value(json_object_get(c, "layers"));
+	cfg.heads = (size_t)json_integer_value(json_object_get(c, "heads"));
+	cfg.embed = (size_t)json_integer_value(json_object_get(c, "embed"));
+	seqc_model *m = seqc_model_wrap_gpt(seqc_gpt_create(&cfg, NULL));
+	ck_assert_msg(m != NULL, "%s", seqc_errmsg());
+	fixture_params(m->params, c);
+	json_decref(root);
+	return m;
+}
+
+static size_t json_size(json_t *o, const char *key)
+{
+	return (size_t)json_integer_value(json_object_get(o, key));
+}
+
+/* Against gen_beam.py's reference (no cache, no batching, float64): the
+ * three prompts (lengths 1, 2, 2) in one call. */
+START_TEST(test_golden)
+{
+	seqc_model *m = golden_gpt();
+	json_t *root = fixture_load("beam.json"), *sr;
+	int32_t eos = (int32_t)json_integer_value(json_object_get(root, "eos"));
+	seqc_graph *g = make_graph();
+	size_t si;
+	json_array_foreach(json_object_get(root, "searches"), si, sr) {
+		seqc_beam_config c = seqc_beam_defaults();
+		c.beam = json_size(sr, "beam");
+		c.nbest = json_size(sr, "nbest");
+		const char *pen = json_string_value(json_object_get(sr, "lenpen"));
+		c.lenpen = !strcmp(pen, "avg") ? SEQC_LENPEN_AVG : !strcmp(pen, "gnmt") ? SEQC_LENPEN_GNMT
+										     : SEQC_LENPEN_NONE;
+		c.alpha = (float)json_number_value(json_object_get(sr, "alpha"));
+		c.min_len = json_size(sr, "min_len");
+		c.max_len = json_size(sr, "max_len");
+		c.no_repeat_ngram = json_size(sr, "no_repeat_ngram");
+		c.stop_at_first_k = json_is_true(json_object_get(sr, "stop_at_first_k"));
+		json_t *jp = json_object_get(sr, "prompts"), *jr = json_object_get(sr, "results");
+		size_t B = json_array_size(jp), lens[4];
+		int32_t *ids[4];
+		ck_assert_uint_le(B, 4);
+		for (size_t b = 0; b < B; b++) {
+			lens[b] = json_array_size(json_array_get(jp, b));
+			ids[b] = malloc(lens[b] * sizeof *ids[b]);
+			for (size_t t = 0; t < lens[b]; t++)
+				ids[b][t] = (int32_t)json_integer_value(json_array_get(json_array_get(jp, b), t));
+		}
+		seqc_beam_result r[4];
+		ck_assert_msg(seqc_beam_search(m, g, &c, (const int32_t *const *)ids, lens, B, eos, r) == 0,
+			      "%s", seqc_errmsg());
+		for (size_t b = 0; b < B; b++) {
+			json_t *want = json_array_get(jr, b);
+			ck_assert_uint_eq(r[b].n, json_array_size(want));
+			for (size_t h = 0; h < r[b].n; h++) {
+				json_t *w = json_array_get(want, h), *wi = json_object_get(w, "ids");
+				const seqc_beam_hyp *x = &r[b].hyps[h];
+				ck_assert_msg(x->len == json_array_size(wi), "search %zu prompt %zu hypothesis %zu: "
+					      "length %zu, want %zu", si, b, h, x->len, json_array_size(wi));
+				for (size_t t = 0; t < x->len; t++)
+					ck_assert_int_eq(x->ids[t], json_integer_value(json_array_get(wi, t)));
+				ck_assert_double_eq_tol(x->logprob, json_number_value(json_object_get(w, "logprob")),
+							1e-4);
+				ck_assert_double_eq_tol(x->score, json_number_value(json_object_get(w, "score")), 1e-4);
+			}
+		}
+		seqc_beam_results_free(r, B);
+		for (size_t b = 0; b < B; b++)
+			free(ids[b]);
+	}
+	seqc_graph_destroy(g);
+	json_decref(root);
+	seqc_model_destroy(m);
+}
+END_TEST
+
 static int never_called(void *ctx, size_t rows, const int32_t *tokens, float *weights)
 {
 	(void)ctx, (void)rows, (void)tokens, (void)weights;
@@ -642,6 +729,7 @@ int main(void)
 	tcase_add_test(tc, test_max_and_min_len);
 	tcase_add_test(tc, test_coverage);
 	tcase_add_test(tc, test_context_full);
+	tcase_add_test(tc, test_golden);
 	tcase_add_test(tc, test_bad_options);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
