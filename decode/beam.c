@@ -386,7 +386,8 @@ static int choose(search *s, size_t g, float *lp, size_t cur)
 	place(s, g, alive, cur);
 	if (s->pool_n[g] == k) {
 		float worst = s->pool_score[pool_worst(s, g)];
-		s->done[g] = s->c->stop_at_first_k || seqc_beam_lenpen_score(s->c, best, cur + 1) <= worst;
+		size_t at = s->c->exact_stop ? s->c->max_len : cur + 1;
+		s->done[g] = s->c->stop_at_first_k || seqc_beam_lenpen_score(s->c, best, at) <= worst;
 	}
 	return 0;
 }

@@ -27,11 +27,15 @@
  *   - stop_at_first_k: always (Hugging Face's early_stopping=True);
  *   - otherwise the best alive sum, normalized at the current length, is no
  *     better than the worst kept hypothesis. With lenpen none (or alpha 0)
- *     and no coverage this is exact: log-probabilities are <= 0, so sums
- *     only fall. With alpha > 0 a longer hypothesis is divided by more, so
- *     it is Hugging Face's is_done heuristic, not a bound: a beam could
- *     still end up above the worst kept hypothesis. With coverage, whose
- *     penalty is <= 0, the alive bound leaves the penalty out (0).
+ *     this is exact: log-probabilities are <= 0, so sums only fall. With
+ *     alpha > 0 a longer hypothesis is divided by more, so it is Hugging
+ *     Face's is_done heuristic (early_stopping=False), not a bound: a beam
+ *     could still end up above the worst kept hypothesis;
+ *   - exact_stop: the best alive sum normalized at max_len instead, the
+ *     largest divisor it can reach when alpha > 0 (Hugging Face's
+ *     early_stopping="never"): a bound, so the search stops only when no
+ *     alive beam can enter the pool.
+ * With coverage, whose penalty is <= 0, the alive bound leaves it out (0).
  *
  * Processors (on the log-probabilities, after log_softmax, without
  * renormalizing, so a beam's sum is exactly the scoring API's sum of its
@@ -73,6 +77,7 @@ typedef struct seqc_beam_config {
 	size_t max_len;         /* >= 1, >= min_len */
 	size_t no_repeat_ngram; /* 0 = off */
 	bool stop_at_first_k;
+	bool exact_stop;        /* the bound at max_len (see above) */
 } seqc_beam_config;
 
 /* One finished hypothesis: the generated ids (eos last when it ended on

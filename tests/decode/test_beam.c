@@ -583,6 +583,7 @@ START_TEST(test_golden)
 		c.max_len = json_size(sr, "max_len");
 		c.no_repeat_ngram = json_size(sr, "no_repeat_ngram");
 		c.stop_at_first_k = json_is_true(json_object_get(sr, "stop_at_first_k"));
+		c.exact_stop = json_is_true(json_object_get(sr, "exact_stop"));
 		json_t *jp = json_object_get(sr, "prompts"), *jr = json_object_get(sr, "results");
 		size_t B = json_array_size(jp), lens[4];
 		int32_t *ids[4];

@@ -17,8 +17,8 @@ tokens); the best 2k of all k x V candidates in order: eos among the first
 k goes to the pool, others become the next beams until there are k; at
 max_len they join the pool; the pool keeps k by score (a newcomer replaces
 the worst only when strictly better); stop when the pool holds k and either
-stop_at_first_k or the best next beam, normalized at its length, is no
-better than the worst kept.
+stop_at_first_k or the best next beam, normalized at its length (at max_len
+with exact_stop), is no better than the worst kept.
 """
 import json
 import math
@@ -40,6 +40,14 @@ SEARCHES = [
      "no_repeat_ngram": 2, "stop_at_first_k": False},
     {"beam": 2, "nbest": 2, "lenpen": "none", "alpha": 1.0, "min_len": 0, "max_len": 5,
      "no_repeat_ngram": 0, "stop_at_first_k": True},
+    # where Hugging Face's stopping heuristic decides (alpha > 0)
+    {"beam": 2, "nbest": 2, "lenpen": "avg", "alpha": 2.0, "min_len": 0, "max_len": 7,
+     "no_repeat_ngram": 0, "stop_at_first_k": False},
+    {"beam": 2, "nbest": 1, "lenpen": "gnmt", "alpha": 1.5, "min_len": 0, "max_len": 7,
+     "no_repeat_ngram": 0, "stop_at_first_k": False},
+    # the bound at max_len instead (early_stopping="never")
+    {"beam": 2, "nbest": 2, "lenpen": "avg", "alpha": 2.0, "min_len": 0, "max_len": 7,
+     "no_repeat_ngram": 0, "stop_at_first_k": False, "exact_stop": True},
 ]
 
 
@@ -104,7 +112,8 @@ def search(p, prompt, cfg):
         beams = nxt
         if len(pool) == k:
             worst = min(h[0] for h in pool)
-            if cfg["stop_at_first_k"] or lenpen(cfg, nxt[0][0], cur + 1) <= worst:
+            at = cfg["max_len"] if cfg.get("exact_stop") else cur + 1
+            if cfg["stop_at_first_k"] or lenpen(cfg, nxt[0][0], at) <= worst:
                 break
     pool.sort(key=lambda h: -h[0])
     return [{"ids": ids, "logprob": s, "score": score} for score, s, ids in pool[:cfg["nbest"]]]
