@@ -23,6 +23,9 @@ enum {
 	SEQC_STREAM_DROPOUT = 2,
 	SEQC_STREAM_SAMPLE = 3,
 	SEQC_STREAM_DATA = 4,
+	/* scheduled sampling's mixing draws (train/scheduled.h): their own
+	 * stream, so that turning it on changes neither dropout nor data */
+	SEQC_STREAM_SCHEDULED = 5,
 };
 
 SEQC_API void seqc_rng_seed(seqc_rng *rng, uint64_t seed, uint64_t stream);

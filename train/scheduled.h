@@ -33,10 +33,6 @@
 #include "models/rnnlm.h"
 #include "seq/rng.h"
 
-/* The RNG stream of the mixing draws (beside seq/rng.h's purposes), so that
- * turning scheduled sampling on changes neither dropout nor data draws. */
-#define SEQC_STREAM_SCHEDULED 5
-
 typedef enum seqc_ss_kind {
 	SEQC_SS_NONE,        /* teacher forcing */
 	SEQC_SS_CONSTANT,
