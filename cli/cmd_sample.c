@@ -37,7 +37,7 @@ static void usage(FILE *out)
 		"                      already in the prime or the continuation by R (1: none)\n"
 		"  --no-repeat-ngram N never repeat an N-gram of the prime and continuation (0: off)\n"
 		"  --stop STR          end a continuation where its text reaches STR, which is\n"
-		"                      not written (repeatable)\n"
+		"                      not written (repeatable; \\n, \\t and \\\\ are escapes)\n"
 		"  --seed S            seed of the sampler (1337); continuation r uses S + r\n"
 		"  --json              one JSON object per line instead of the text\n"
 		"\n"
@@ -60,24 +60,52 @@ static void usage(FILE *out)
 /* The options as given on the command line. */
 typedef struct sample_args {
 	const char *ckpt, *prime, *prompts, *tok_spec;
-	const char **stop; /* [nstop] into argv */
+	const char **stop; /* [nstop] malloc'ed, escapes replaced */
 	size_t nstop;
 	size_t samples;
 	bool json;
 	seqc_gen_config gen;
 } sample_args;
 
-/* Adds a --stop string. */
-static int add_stop(sample_args *o, const char *s)
+/* Adds a --stop string, with its escapes \n, \t and \\ turned into a
+ * newline, a tab and a backslash (a shell passes '\n' as two bytes). */
+static int add_stop(sample_args *o, const char *arg)
 {
-	const char **p = realloc(o->stop, (o->nstop + 1) * sizeof *p);
+	char *t = malloc(strlen(arg) + 1), *w = t;
+	const char **p = t ? realloc(o->stop, (o->nstop + 1) * sizeof *p) : NULL;
 	if (!p) {
+		free(t);
 		fprintf(stderr, "%s: out of memory\n", CMD);
 		return -1;
 	}
 	o->stop = p;
-	o->stop[o->nstop++] = s;
+	o->stop[o->nstop++] = t;
+	for (const char *r = arg; *r; r++) {
+		if (*r != '\\') {
+			*w++ = *r;
+			continue;
+		}
+		char c = r[1] == 'n' ? '\n' : r[1] == 't' ? '\t' : r[1] == '\\' ? '\\' : 0;
+		if (!c) {
+			fprintf(stderr, "%s: --stop '%s': unknown escape (\\n, \\t and \\\\ are known)\n", CMD, arg);
+			return -1;
+		}
+		*w++ = c;
+		r++;
+	}
+	*w = 0;
+	if (!t[0]) {
+		fprintf(stderr, "%s: --stop needs a non-empty string\n", CMD);
+		return -1;
+	}
 	return 0;
+}
+
+static void free_stops(sample_args *o)
+{
+	for (size_t i = 0; i < o->nstop; i++)
+		free((char *)o->stop[i]);
+	free(o->stop);
 }
 
 /* The sampling flags; 1 when argv[a->i] is none of them. */
@@ -142,10 +170,6 @@ static int parse_args(int argc, char **argv, sample_args *o)
 		} else if (arg_is(&a, "--stop", &v)) {
 			if (!v || add_stop(o, v) < 0)
 				return EXIT_USAGE;
-			if (!v[0]) {
-				fprintf(stderr, "%s: --stop needs a non-empty string\n", CMD);
-				return EXIT_USAGE;
-			}
 		} else if (arg_is(&a, "--num-samples", &v)) {
 			if (parse_size(CMD, "--num-samples", v, 1, 4096, &o->samples) < 0)
 				return EXIT_USAGE;
@@ -356,7 +380,7 @@ int cmd_sample(int argc, char **argv)
 	sample_args o = { .samples = 1, .gen = seqc_gen_defaults() };
 	int rc = parse_args(argc, argv, &o);
 	if (rc >= 0) {
-		free(o.stop);
+		free_stops(&o);
 		return rc;
 	}
 	rc = EXIT_FAIL;
@@ -379,7 +403,7 @@ done:
 	free(primes);
 	free(plens);
 	free(text);
-	free(o.stop);
+	free_stops(&o);
 	seqc_tok_destroy(tok);
 	seqc_model_destroy(m);
 	return rc;

@@ -1040,6 +1040,7 @@ START_TEST(test_sample_options)
 		{ { "sample", "-m", model, "--num-samples", "0" }, "--num-samples" },
 		{ { "sample", "-m", model, "--no-repeat-ngram", "x" }, "--no-repeat-ngram" },
 		{ { "sample", "-m", model, "--stop", "" }, "--stop" },
+		{ { "sample", "-m", model, "--stop", "a\\q" }, "--stop" },
 		{ { "sample", "-m", model, "--prime", "a", "--prompts", "x" }, "--prompts" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1048,6 +1049,15 @@ START_TEST(test_sample_options)
 		ck_assert_msg(strstr(r.err.data, bad[i].want), "%s: stderr %s", bad[i].want, r.err.data);
 		free_result(&r);
 	}
+	/* --stop '\n' (two bytes, as a shell passes it) is a newline */
+	a = RUN("sample", "-m", model, "--len", "300", "--min-len", "300", "--seed", "3", "--json", "--stop", "\\n");
+	expect_code(&a, 0, "--stop \\n");
+	json_t *o = json_loads(a.out.data, 0, NULL);
+	const char *text = json_string_value(json_object_get(o, "text"));
+	ck_assert_msg(text && !strchr(text, '\n'), "text: %s", text);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "finish")), "stop");
+	json_decref(o);
+	free_result(&a);
 	a = RUN("sample", "-m", model, "--prompts", tmp("missing.txt"));
 	expect_code(&a, 1, "--prompts of a missing file");
 	ck_assert_msg(strstr(a.err.data, "missing.txt"), "stderr: %s", a.err.data);
