@@ -133,7 +133,7 @@ int cmd_train(int argc, char **argv)
 	double dropout = 0, lr = 0, split = 0.9, minutes = 0, clip = -1;
 	bool tie = false, orth = false, forget = false, graphemes = false, replace = false;
 	bool arch_flags = false, char_flags = false, bias = true, optim_set = false, batch_set = false;
-	bool bptt_set = false;
+	bool bptt_set = false, ss_set = false;
 	seqc_gelu_kind gelu = SEQC_GELU_TANH;
 	seqc_train_config tc = seqc_train_defaults();
 	args a = { argc, argv, 0, CMD };
@@ -260,6 +260,7 @@ int cmd_train(int argc, char **argv)
 			if (!(sched = v))
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--scheduled-sampling", &v)) {
+			ss_set = true;
 			if (!(ss = v))
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--clip", &v)) {
@@ -334,10 +335,13 @@ int cmd_train(int argc, char **argv)
 		/* the run's own batch and bptt unless the flags say otherwise (the
 		 * trainer refuses a mismatch) */
 		size_t b, k1, k2;
-		if (seqc_train_saved_shape(out, &b, &k1, &k2) < 0) {
+		seqc_ss_config saved_ss;
+		if (seqc_train_saved_run(out, &b, &k1, &k2, &saved_ss) < 0) {
 			fail(CMD);
 			goto done;
 		}
+		if (!ss_set)
+			tc.ss = saved_ss;
 		if (!batch_set)
 			tc.batch = b;
 		if (!bptt_set) {
@@ -394,7 +398,7 @@ int cmd_train(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto done;
 	}
-	if (seqc_ss_parse(ss, &tc.ss) < 0) {
+	if (ss_set && seqc_ss_parse(ss, &tc.ss) < 0) {
 		fprintf(stderr, "%s: --scheduled-sampling: %s\n", CMD, seqc_errmsg());
 		rc = EXIT_USAGE;
 		goto done;

@@ -383,7 +383,8 @@ done:
 	return rc;
 }
 
-int seqc_train_saved_shape(const char *out_dir, size_t *batch, size_t *k1, size_t *k2)
+int seqc_train_saved_run(const char *out_dir, size_t *batch, size_t *k1, size_t *k2,
+			 seqc_ss_config *ss)
 {
 	char *path = path_in(out_dir, "last.state.safetensors");
 	if (!path)
@@ -397,10 +398,15 @@ int seqc_train_saved_shape(const char *out_dir, size_t *batch, size_t *k1, size_
 	const char *text = seqc_st_meta(st, "seqc.train_state");
 	json_t *js = text ? json_loads(text, 0, NULL) : NULL;
 	int64_t b = 0, a = 0, c = 0;
+	/* state files without "ss" were trained with teacher forcing */
+	const char *spec = json_object_get(js, "ss") ? json_string_value(json_object_get(js, "ss")) : "none";
 	if (!json_is_object(js))
 		rc = seqc_error(SEQC_EFORMAT, "%s: no valid seqc.train_state metadata", path);
 	else if ((rc = get_int(js, "batch", &b, path)) == 0 && (rc = get_int(js, "k1", &a, path)) == 0)
 		rc = get_int(js, "k2", &c, path);
+	if (rc == 0 && (!spec || seqc_ss_parse(spec, ss) < 0))
+		rc = seqc_error(SEQC_EFORMAT, "%s: train state \"ss\" is not a scheduled-sampling SPEC",
+				path);
 	if (rc == 0) {
 		*batch = (size_t)b;
 		*k1 = (size_t)a;

@@ -110,9 +110,11 @@ SEQC_API int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_tra
 			   const seqc_train_config *c, const char *tokenizer_json,
 			   seqc_train_callback cb, void *ctx);
 
-/* The batch and bptt (k1, k2) of the run saved in out_dir, so that a
- * resumed run can take them without the user repeating the flags. */
-SEQC_API int seqc_train_saved_shape(const char *out_dir, size_t *batch, size_t *k1, size_t *k2);
+/* The batch, bptt (k1, k2) and scheduled-sampling policy of the run saved
+ * in out_dir, so that a resumed run can take them without the user
+ * repeating the flags. */
+SEQC_API int seqc_train_saved_run(const char *out_dir, size_t *batch, size_t *k1, size_t *k2,
+				  seqc_ss_config *ss);
 
 /* Mean cross-entropy (nats per token) of ids [n] (preceded by bos) in one
  * full pass: B contiguous streams, chunks of T positions, state carried. */

@@ -1065,6 +1065,50 @@ START_TEST(test_sample_options)
 }
 END_TEST
 
+
+/* Scheduled sampling: the ratio logged per step follows the schedule, a
+ * resumed run takes the saved policy, another policy or a bad SPEC is
+ * refused. */
+START_TEST(test_scheduled_sampling)
+{
+	const char *dir = tmp("ss");
+	result r = RUN("train", "--data", tmp("small.txt"), "--out", dir, "--steps", "20", "--hidden", "16", "--batch",
+		       "2", "--bptt", "8", "--eval-every", "10", "--log-every", "5", "--scheduled-sampling",
+		       "linear:k=1,c=0.02");
+	expect_code(&r, 0, "--scheduled-sampling");
+	free_result(&r);
+	r = RUN("train", "--data", tmp("small.txt"), "--out", dir, "--steps", "30", "--eval-every", "10", "--log-every",
+		"5", "--resume");
+	expect_code(&r, 0, "resume with the saved policy");
+	free_result(&r);
+	/* p = 1 - 0.02 i at the logged steps 5, 10, ..., 30 */
+	blob log = must_read(tmp("ss/log.jsonl"));
+	size_t seen = 0;
+	for (char *line = log.data; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		json_t *o = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+		if (o && !strcmp(json_string_value(json_object_get(o, "event")), "train")) {
+			double step = (double)json_integer_value(json_object_get(o, "step"));
+			double p = json_number_value(json_object_get(o, "ss_prob"));
+			ck_assert_msg(fabs(p - (1 - 0.02 * (step - 1))) < 0.021, "step %g: ss_prob %g", step, p);
+			seen++;
+		}
+		json_decref(o);
+	}
+	ck_assert_uint_eq(seen, 6);
+	free(log.data);
+	r = RUN("train", "--data", tmp("small.txt"), "--out", dir, "--steps", "40", "--resume", "--scheduled-sampling",
+		"constant:p=0.5");
+	expect_code(&r, 1, "resume with another policy");
+	ck_assert_msg(strstr(r.err.data, "linear"), "stderr: %s", r.err.data);
+	free_result(&r);
+	r = RUN("train", "--data", tmp("small.txt"), "--out", tmp("ss2"), "--steps", "2", "--scheduled-sampling",
+		"linear:k=-1");
+	expect_code(&r, 2, "bad SPEC");
+	ck_assert_msg(strstr(r.err.data, "--scheduled-sampling"), "stderr: %s", r.err.data);
+	free_result(&r);
+}
+END_TEST
+
 int main(void)
 {
 	seqc_bin = getenv("SEQC_BIN");
@@ -1090,6 +1134,7 @@ int main(void)
 	tcase_add_test(tc, test_tokenize_round_trip);
 	tcase_add_test(tc, test_tokenize_bad_input);
 	tcase_add_test(tc, test_gpt);
+	tcase_add_test(tc, test_scheduled_sampling);
 	tcase_add_test(tc, test_sample_options);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
