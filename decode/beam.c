@@ -138,7 +138,6 @@ typedef struct search {
 	size_t *row;                   /* [G k] model row of each beam */
 	size_t *from;                  /* [G k] reorder parents */
 	int32_t *tokens;               /* [G k] fed to the next step */
-	size_t *active;                /* [G] prompts still searching, in row order */
 	bool *done;                    /* [G] */
 	cand *cands;                   /* [2k] */
 	size_t *sel, *slot;            /* [k] chosen candidates, their slots */
@@ -164,9 +163,9 @@ typedef struct buffer {
 	size_t n, size;
 } buffer;
 
-enum { SEARCH_BUFFERS = 21 };
+enum { SEARCH_BUFFERS = 20 }; /* the BUF lines below */
 
-static void search_buffers(search *s, size_t Gk, size_t GkW, size_t GkL, size_t GkS, buffer *t)
+static size_t search_buffers(search *s, size_t Gk, size_t GkW, size_t GkL, size_t GkS, buffer *t)
 {
 	size_t n = 0;
 #define BUF(field, count) (t[n++] = (buffer){ (void **)&s->field, (count), sizeof *s->field })
@@ -180,7 +179,6 @@ static void search_buffers(search *s, size_t Gk, size_t GkW, size_t GkL, size_t 
 	BUF(row, Gk);
 	BUF(from, Gk);
 	BUF(tokens, Gk);
-	BUF(active, s->G);
 	BUF(done, s->G);
 	BUF(cands, 2 * s->k);
 	BUF(sel, s->k);
@@ -192,13 +190,14 @@ static void search_buffers(search *s, size_t Gk, size_t GkW, size_t GkL, size_t 
 	BUF(pool_lp, Gk);
 	BUF(pool_score, Gk);
 #undef BUF
+	return n;
 }
 
 static void search_free(search *s)
 {
 	buffer t[SEARCH_BUFFERS];
-	search_buffers(s, 0, 0, 0, 0, t);
-	for (size_t i = 0; i < SEARCH_BUFFERS; i++)
+	size_t n = search_buffers(s, 0, 0, 0, 0, t);
+	for (size_t i = 0; i < n; i++)
 		free(*t[i].p);
 }
 
@@ -212,8 +211,8 @@ static int search_alloc(search *s)
 		return seqc_error(SEQC_ENOMEM, "beam: %zu prompts x beam %zu x %zu positions is too large",
 				  s->G, s->k, s->W);
 	buffer t[SEARCH_BUFFERS];
-	search_buffers(s, Gk, GkW, GkL, GkS, t);
-	for (size_t i = 0; i < SEARCH_BUFFERS; i++)
+	size_t n = search_buffers(s, Gk, GkW, GkL, GkS, t);
+	for (size_t i = 0; i < n; i++)
 		if (t[i].n && !(*t[i].p = calloc(t[i].n, t[i].size)))
 			return seqc_error(SEQC_ENOMEM, "beam: cannot allocate the search state (%zu x %zu bytes)",
 					  t[i].n, t[i].size);
@@ -463,7 +462,7 @@ static int advance(search *s, seqc_tensor **lp)
 			s->tokens[na * k + j] = s->tokens[g * k + j];
 			s->row[g * k + j] = na * k + j;
 		}
-		s->active[na++] = g;
+		na++;
 	}
 	if (!na)
 		return 0;
