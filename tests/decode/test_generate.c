@@ -353,6 +353,16 @@ START_TEST(test_seed)
 	ck_assert_uint_eq(a.n, 40);
 	ck_assert_mem_eq(a.ids, b.ids, 40 * sizeof *a.ids);
 	ck_assert_msg(memcmp(a.ids, d.ids, 40 * sizeof *a.ids) != 0, "seeds 9 and 10 sampled the same");
+	seqc_gen_rows_free(&d, 1);
+	/* the caller's graph, even one left in training mode with gradients,
+	 * gives the same (steps run without gradients or dropout) */
+	seqc_graph *g = seqc_graph_create(0);
+	seqc_graph_set_training(g, true);
+	c.seed = 9;
+	ck_assert_int_eq(seqc_generate(m, g, &c, start_only, start_len, 1, NULL, NULL, &d), 0);
+	ck_assert_uint_eq(d.n, 40);
+	ck_assert_mem_eq(a.ids, d.ids, 40 * sizeof *a.ids);
+	seqc_graph_destroy(g);
 	seqc_gen_rows_free(&a, 1);
 	seqc_gen_rows_free(&b, 1);
 	seqc_gen_rows_free(&d, 1);
@@ -594,6 +604,9 @@ START_TEST(test_invalid)
 	ck_assert_int_eq(seqc_generate(m, NULL, &c, prompts, lens, 1, NULL, NULL, &row), SEQC_EINVAL);
 	ck_assert_msg(strstr(seqc_errmsg(), "eos"), "%s", seqc_errmsg());
 	ck_assert_ptr_null(seqc_finish_name((seqc_finish)0));
+	ck_assert_str_eq(seqc_finish_name(SEQC_FINISH_EOS), "eos");
+	ck_assert_str_eq(seqc_finish_name(SEQC_FINISH_LENGTH), "length");
+	ck_assert_str_eq(seqc_finish_name(SEQC_FINISH_STOP), "stop");
 	seqc_tok_destroy(tok);
 	seqc_model_destroy(m);
 }
