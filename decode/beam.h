@@ -39,9 +39,14 @@
  *
  * Processors (on the log-probabilities, after log_softmax, without
  * renormalizing, so a beam's sum is exactly the scoring API's sum of its
- * tokens): eos is banned below min_len; with no_repeat_ngram = n, a token
- * that would complete an n-gram already present in the prompt plus the
- * generated tokens is banned. */
+ * tokens; decode/logits.h's, as Hugging Face applies them in beam search):
+ * eos is banned below min_len; with no_repeat_ngram = n, a token that would
+ * complete an n-gram already present in the prompt (after its start token)
+ * plus the generated tokens is banned.
+ *
+ * Ties between equal sums go to the lower beam slot, then the lower token
+ * id. Next beams keep their parent's slot when it is free, so that the
+ * model's reorder leaves those rows in place. */
 #ifndef SEQC_DECODE_BEAM_H
 #define SEQC_DECODE_BEAM_H
 
