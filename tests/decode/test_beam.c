@@ -212,8 +212,8 @@ static void check_against_exhaustive(seqc_model *m, const seqc_beam_config *c, c
 }
 
 /* k = 256 holds every candidate (at most 27 alive prefixes x 4 tokens), so
- * with no length normalization the search is exhaustive; its stopping
- * rule is exact there, with coverage too. */
+ * the search is exhaustive where its stopping rule is exact: without length
+ * normalization (with coverage too) and with exact_stop. */
 START_TEST(test_exhaustive)
 {
 	seqc_model *models[2] = { make_rnnlm(4, 5), make_gpt(4, 16, 6) };
@@ -232,6 +232,15 @@ START_TEST(test_exhaustive)
 		c.min_len = 2;
 		check_against_exhaustive(models[i], &c, prompt, 3, "min_len 2");
 		c.min_len = 0;
+		/* with the bound at max_len, length-normalized search is exact too */
+		c.exact_stop = true;
+		c.lenpen = SEQC_LENPEN_AVG;
+		check_against_exhaustive(models[i], &c, prompt, 3, "avg 1, exact stop");
+		c.lenpen = SEQC_LENPEN_GNMT;
+		c.alpha = 0.8f;
+		check_against_exhaustive(models[i], &c, prompt, 1, "gnmt 0.8, exact stop");
+		c.lenpen = SEQC_LENPEN_NONE;
+		c.exact_stop = false;
 		c.coverage_beta = 0.5f;
 		c.attention = synthetic_attention;
 		c.src_len = SRC;
