@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "decode/beam.h"
 #include "decode/generate.h"
 #include "models/model.h"
 
@@ -40,6 +41,13 @@ static void usage(FILE *out)
 		"                      not written (repeatable; \\n, \\t and \\\\ are escapes)\n"
 		"  --seed S            seed of the sampler (1337); continuation r uses S + r\n"
 		"  --json              one JSON object per line instead of the text\n"
+		"beam search (instead of sampling; --len, --min-len and --no-repeat-ngram apply):\n"
+		"  --beam K            beam search with K beams per prime\n"
+		"  --lenpen P          length normalization of finished hypotheses: none (the\n"
+		"                      sum of log-probabilities), avg:ALPHA (sum / len^ALPHA;\n"
+		"                      avg:1 is the mean) or gnmt:ALPHA (sum / ((5 + len) / 6)^ALPHA)\n"
+		"                      (none)\n"
+		"  --nbest N           the N best hypotheses of each prime, best first (1)\n"
 		"\n"
 		"A continuation ends at the eos token, after --len tokens, or at a stop\n"
 		"string; a model whose context is full goes on from the last half of it.\n"
@@ -52,9 +60,14 @@ static void usage(FILE *out)
 		"per continuation:\n"
 		"  {\"prompt\": I, \"sample\": J, \"text\": PRIME+CONTINUATION,\n"
 		"   \"finish\": \"eos\"|\"length\"|\"stop\"|\"context\"}\n"
+		"With --beam, each prime's hypotheses best first, one line each (the prime and\n"
+		"the continuation), or with --json:\n"
+		"  {\"prompt\": I, \"rank\": R, \"text\": PRIME+CONTINUATION, \"tokens\": N,\n"
+		"   \"logprob\": SUM, \"score\": NORMALIZED, \"finish\": \"eos\"|\"length\"}\n"
 		"\n"
 		"example: seqc sample -m run/model.safetensors --prime 'ROMEO:' --temperature 0.8\n"
-		"         seqc sample -m run/model.safetensors --prompts primes.txt --stop '\\n\\n' --json\n");
+		"         seqc sample -m run/model.safetensors --prompts primes.txt --stop '\\n\\n' --json\n"
+		"         seqc sample -m run/model.safetensors --prime 'The ' --beam 5 --nbest 3 --len 40\n");
 }
 
 /* The options as given on the command line. */
@@ -65,6 +78,7 @@ typedef struct sample_args {
 	size_t samples;
 	bool json;
 	seqc_gen_config gen;
+	seqc_beam_config beam; /* beam.beam 0: sampling */
 } sample_args;
 
 /* Adds a --stop string, with its escapes \n, \t and \\ turned into a
@@ -141,6 +155,57 @@ static int sampling_flag(args *a, seqc_sampler_config *c)
 	return 1;
 }
 
+/* --lenpen none | avg:ALPHA | gnmt:ALPHA */
+static int parse_lenpen(const char *v, seqc_beam_config *b)
+{
+	double alpha = 1;
+	if (!strcmp(v, "none")) {
+		b->lenpen = SEQC_LENPEN_NONE;
+		return 0;
+	}
+	bool avg = !strncmp(v, "avg:", 4), gnmt = !strncmp(v, "gnmt:", 5);
+	if (!avg && !gnmt) {
+		fprintf(stderr, "%s: --lenpen must be none, avg:ALPHA or gnmt:ALPHA, got '%s'\n", CMD, v);
+		return -1;
+	}
+	if (parse_real(CMD, "--lenpen (ALPHA)", v + (avg ? 4 : 5), 0, 100, &alpha) < 0)
+		return -1;
+	b->lenpen = avg ? SEQC_LENPEN_AVG : SEQC_LENPEN_GNMT;
+	b->alpha = (float)alpha;
+	return 0;
+}
+
+/* Beam search takes the length flags; the sampling-only ones are refused
+ * rather than ignored. -1 to go on, else EXIT_USAGE. */
+static int check_beam_args(sample_args *o)
+{
+	const seqc_sampler_config *c = &o->gen.sample, d = seqc_sampler_defaults();
+	const char *bad = c->temperature != d.temperature ? "--temperature"
+			  : c->top_k != d.top_k ? "--top-k"
+			  : c->top_p != d.top_p ? "--top-p"
+			  : c->min_p != d.min_p ? "--min-p"
+			  : c->repetition_penalty != d.repetition_penalty ? "--repetition-penalty"
+			  : o->nstop ? "--stop"
+			  : o->samples != 1 ? "--num-samples"
+					    : NULL;
+	if (bad) {
+		fprintf(stderr, "%s: %s is for sampling; beam search (--beam) does not use it\n", CMD, bad);
+		return EXIT_USAGE;
+	}
+	if (o->beam.nbest > o->beam.beam) {
+		fprintf(stderr, "%s: --nbest %zu is more than --beam %zu\n", CMD, o->beam.nbest, o->beam.beam);
+		return EXIT_USAGE;
+	}
+	o->beam.min_len = c->min_length;
+	o->beam.max_len = c->max_length;
+	o->beam.no_repeat_ngram = c->no_repeat_ngram;
+	if (seqc_beam_check(&o->beam) < 0) {
+		fprintf(stderr, "%s: %s\n", CMD, seqc_errmsg());
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
 /* Parses argv into o; EXIT_OK after --help, EXIT_USAGE on a bad flag, -1
  * to go on. */
 static int parse_args(int argc, char **argv, sample_args *o)
@@ -173,6 +238,15 @@ static int parse_args(int argc, char **argv, sample_args *o)
 		} else if (arg_is(&a, "--num-samples", &v)) {
 			if (parse_size(CMD, "--num-samples", v, 1, 4096, &o->samples) < 0)
 				return EXIT_USAGE;
+		} else if (arg_is(&a, "--beam", &v)) {
+			if (parse_size(CMD, "--beam", v, 1, 4096, &o->beam.beam) < 0)
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--nbest", &v)) {
+			if (parse_size(CMD, "--nbest", v, 1, 4096, &o->beam.nbest) < 0)
+				return EXIT_USAGE;
+		} else if (arg_is(&a, "--lenpen", &v)) {
+			if (!v || parse_lenpen(v, &o->beam) < 0)
+				return EXIT_USAGE;
 		} else if (arg_is(&a, "--seed", &v)) {
 			if (parse_int(CMD, "--seed", v, 0, INT64_MAX, &seed) < 0)
 				return EXIT_USAGE;
@@ -198,7 +272,7 @@ static int parse_args(int argc, char **argv, sample_args *o)
 		fprintf(stderr, "%s: --min-len %zu is above --len %zu\n", CMD, c->min_length, c->max_length);
 		return EXIT_USAGE;
 	}
-	return -1;
+	return o->beam.beam ? check_beam_args(o) : -1;
 }
 
 /* The primes: --prime, or the lines of --prompts (a final newline makes no
@@ -344,6 +418,71 @@ static int write_rows(const sample_args *o, const prompt_set *p, const seqc_gen_
 	return 0;
 }
 
+/* One hypothesis: the prime and the continuation (without eos) as a line,
+ * or a JSON line with its numbers. The two are decoded as one sequence (a
+ * continuation alone would lose the space a SentencePiece piece starts
+ * with). */
+static int write_hyp(const sample_args *o, const seqc_tok *tok, size_t prompt, size_t rank,
+		     const int32_t *prime, size_t plen, const seqc_beam_hyp *h, int32_t eos)
+{
+	bool ended = h->len && h->ids[h->len - 1] == eos;
+	size_t n = plen - 1 + h->len - ended, len;
+	int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+	if (!ids)
+		return seqc_error(SEQC_ENOMEM, "out of memory");
+	memcpy(ids, prime + 1, (plen - 1) * sizeof *ids);
+	memcpy(ids + plen - 1, h->ids, (h->len - ended) * sizeof *ids);
+	char *text;
+	int rc = seqc_tok_decode(tok, ids, n, &text, &len);
+	free(ids);
+	if (rc < 0)
+		return rc;
+	if (!o->json) {
+		rc = printf("%s\n", text) < 0 ? seqc_error(SEQC_EIO, "stdout: write error") : 0;
+		free(text);
+		return rc;
+	}
+	json_t *j = json_pack("{s:I, s:I, s:s%, s:I, s:f, s:f, s:s}", "prompt", (json_int_t)prompt, "rank",
+			      (json_int_t)rank, "text", text, len, "tokens", (json_int_t)h->len,
+			      "logprob", (double)h->logprob, "score", (double)h->score, "finish",
+			      ended ? "eos" : "length");
+	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	free(text);
+	if (!line)
+		return seqc_error(SEQC_ENOMEM, "out of memory");
+	rc = printf("%s\n", line) < 0 ? seqc_error(SEQC_EIO, "stdout: write error") : 0;
+	free(line);
+	return rc;
+}
+
+/* Beam search from every prime, then its hypotheses best first. */
+static int run_beam(const sample_args *o, seqc_model *m, const seqc_tok *tok, const prompt_set *p)
+{
+	int32_t eos = seqc_tok_eos(tok);
+	if (eos < 0)
+		return seqc_error(SEQC_EINVAL, "beam search needs an eos token; the tokenizer has none");
+	seqc_beam_result *res = calloc(p->B, sizeof *res);
+	seqc_graph *g = seqc_graph_create(0);
+	int rc = res && g ? 0 : seqc_error(SEQC_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = seqc_beam_search(m, g, &o->beam, p->rows, p->lens, p->B, eos, res);
+	for (size_t b = 0; rc == 0 && b < p->B; b++)
+		for (size_t r = 0; rc == 0 && r < res[b].n; r++)
+			rc = write_hyp(o, tok, b, r, p->rows[b], p->lens[b], &res[b].hyps[r], eos);
+	if (rc == SEQC_ERANGE && m->gpt) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", seqc_errmsg());
+		rc = seqc_error(SEQC_ERANGE, "%s: beam search does not slide past the context; give a "
+				"shorter --len", why);
+	}
+	if (res)
+		seqc_beam_results_free(res, p->B);
+	free(res);
+	seqc_graph_destroy(g);
+	return rc;
+}
+
 /* Generates and writes: streamed for one row in text form. */
 static int run(const sample_args *o, seqc_model *m, const seqc_tok *tok, const prompt_set *p)
 {
@@ -377,7 +516,8 @@ static int run(const sample_args *o, seqc_model *m, const seqc_tok *tok, const p
 
 int cmd_sample(int argc, char **argv)
 {
-	sample_args o = { .samples = 1, .gen = seqc_gen_defaults() };
+	sample_args o = { .samples = 1, .gen = seqc_gen_defaults(), .beam = seqc_beam_defaults() };
+	o.beam.beam = 0;
 	int rc = parse_args(argc, argv, &o);
 	if (rc >= 0) {
 		free_stops(&o);
@@ -393,7 +533,8 @@ int cmd_sample(int argc, char **argv)
 	if (load_checkpoint(CMD, o.ckpt, o.tok_spec, &m, &tok) < 0 ||
 	    read_primes(&o, &text, &primes, &plens, &n) < 0)
 		goto done;
-	if (encode_primes(tok, primes, plens, n, o.samples, &p) < 0 || run(&o, m, tok, &p) < 0) {
+	if (encode_primes(tok, primes, plens, n, o.samples, &p) < 0 ||
+	    (o.beam.beam ? run_beam(&o, m, tok, &p) : run(&o, m, tok, &p)) < 0) {
 		fail(CMD);
 		goto done;
 	}

@@ -1109,6 +1109,52 @@ START_TEST(test_scheduled_sampling)
 }
 END_TEST
 
+
+/* seqc sample --beam: n-best JSON lines best first, the same prime and
+ * continuation text, refused combinations. */
+START_TEST(test_sample_beam)
+{
+	const char *dir = tmp("run"), *model = tmp("run/model.safetensors");
+	train_small(dir);
+	result r = RUN("sample", "-m", model, "--prime", "the", "--beam", "4", "--nbest", "3", "--len", "12", "--json");
+	expect_code(&r, 0, "--beam --json");
+	double last = INFINITY;
+	size_t lines = 0;
+	for (char *line = r.out.data; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		json_t *o = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+		ck_assert_msg(o, "not JSON: %s", line);
+		ck_assert_int_eq(json_integer_value(json_object_get(o, "rank")), (json_int_t)lines);
+		double score = json_number_value(json_object_get(o, "score"));
+		ck_assert_msg(score <= last, "rank %zu: score %g after %g", lines, score, last);
+		ck_assert_msg(!strncmp(json_string_value(json_object_get(o, "text")), "the", 3), "%s", line);
+		last = score;
+		lines++;
+		json_decref(o);
+	}
+	ck_assert_uint_eq(lines, 3);
+	free_result(&r);
+	/* beam 1 is greedy: the same text as temperature 0 */
+	result a = RUN("sample", "-m", model, "--prime", "the", "--beam", "1", "--len", "12");
+	result b = RUN("sample", "-m", model, "--prime", "the", "--temperature", "0", "--len", "12");
+	expect_code(&a, 0, "--beam 1");
+	expect_code(&b, 0, "temperature 0");
+	ck_assert_msg(same_blob(a.out, b.out), "beam 1: %s\ngreedy: %s", a.out.data, b.out.data);
+	free_result(&a);
+	free_result(&b);
+	static const char *const bad[][3] = { { "--nbest", "5", "--nbest" }, { "--temperature", "0.5", "--temperature" },
+					      { "--lenpen", "avg", "--lenpen" }, { "--lenpen", "gnmt:-1", "--lenpen" } };
+	for (size_t i = 0; i < 4; i++) {
+		r = RUN("sample", "-m", model, "--beam", "4", bad[i][0], bad[i][1]);
+		expect_code(&r, 2, bad[i][0]);
+		ck_assert_msg(strstr(r.err.data, bad[i][2]), "%s %s: stderr: %s", bad[i][0], bad[i][1], r.err.data);
+		free_result(&r);
+	}
+	r = RUN("sample", "-m", model, "--beam", "0");
+	expect_code(&r, 2, "--beam 0");
+	free_result(&r);
+}
+END_TEST
+
 int main(void)
 {
 	seqc_bin = getenv("SEQC_BIN");
@@ -1135,6 +1181,7 @@ int main(void)
 	tcase_add_test(tc, test_tokenize_bad_input);
 	tcase_add_test(tc, test_gpt);
 	tcase_add_test(tc, test_scheduled_sampling);
+	tcase_add_test(tc, test_sample_beam);
 	tcase_add_test(tc, test_sample_options);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
