@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "decode/logits.h"
+#include "seq/fastmath.h"
+#include "seq/graph_internal.h"
 #include "seq/ops.h"
 
 seqc_beam_config seqc_beam_defaults(void)
@@ -407,6 +409,38 @@ static int accumulate_coverage(search *s, size_t rows, const int32_t *fed)
 	return 0;
 }
 
+/* log_softmax of a row x [V] in place: (x - max) - log(sum exp(x - max))
+ * as the op computes it, but with seq/fastmath.h's vectorized exp and lane
+ * sums instead of libm's expf in one chain, and no second [rows, V] array.
+ * A NaN anywhere makes the whole row NaN (the search refuses it). */
+SEQC_SIMD_CLONES static void log_softmax_row(float *x, size_t V)
+{
+	float max = x[0], part[SEQC_LANES] = { 0 };
+	for (size_t v = 1; v < V; v++)
+		max = x[v] > max ? x[v] : max;
+	size_t v = 0;
+	for (; v + SEQC_LANES <= V; v += SEQC_LANES)
+		for (int l = 0; l < SEQC_LANES; l++)
+			part[l] += seqc_fast_exp(x[v + l] - max);
+	float sum = seqc_lanes_sum(part);
+	for (; v < V; v++)
+		sum += seqc_fast_exp(x[v] - max);
+	float logsum = logf(sum);
+	for (v = 0; v < V; v++)
+		x[v] = (x[v] - max) - logsum;
+}
+
+/* The step's logits [rows, V] turned into log-probabilities in place (an
+ * op's output in the search's graph, ours until the next reset). */
+static void log_softmax_rows(seqc_tensor *logits, size_t V)
+{
+	size_t rows = logits->numel / V;
+	float *x = logits->val;
+#pragma omp parallel for if (rows * V > SEQC_PAR_MIN)
+	for (size_t r = 0; r < rows; r++)
+		log_softmax_row(x + r * V, V);
+}
+
 /* Start G rows and feed the prompts; *lp gets the log-probs of the last
  * prompt position [G, V]. Beam 0 of each prompt is live with sum 0, the
  * others are dead fillers; all sit in the prompt's row. */
@@ -419,8 +453,10 @@ static int feed_prompts(search *s, seqc_tensor **lp)
 		seqc_graph_reset(s->g);
 		seqc_tensor *logits;
 		rc = seqc_model_step(s->m, s->g, s->tokens, &logits);
-		if (rc >= 0 && t + 1 == s->P && !(*lp = seqc_log_softmax(s->g, logits)))
-			rc = seqc_errcode();
+		if (rc >= 0 && t + 1 == s->P) {
+			log_softmax_rows(logits, s->V);
+			*lp = logits;
+		}
 	}
 	if (rc < 0)
 		return rc;
@@ -473,8 +509,8 @@ static int advance(search *s, seqc_tensor **lp)
 	seqc_tensor *logits;
 	if ((rc = seqc_model_step(s->m, s->g, s->tokens, &logits)) < 0)
 		return rc;
-	if (!(*lp = seqc_log_softmax(s->g, logits)))
-		return seqc_errcode();
+	log_softmax_rows(logits, s->V);
+	*lp = logits;
 	if ((rc = accumulate_coverage(s, na * k, s->tokens)) < 0)
 		return rc;
 	return 1;
