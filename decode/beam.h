@@ -102,7 +102,8 @@ typedef struct seqc_beam_result {
 } seqc_beam_result;
 
 /* beam 4, nbest 1, lenpen none, alpha 1, no coverage, min_len 0,
- * max_len 100, no n-gram ban, stop when the best cannot be beaten. */
+ * max_len 100, no n-gram ban, neither stop_at_first_k nor exact_stop
+ * (Hugging Face's defaults: exact for lenpen none). */
 SEQC_API seqc_beam_config seqc_beam_defaults(void);
 
 /* Checks every field (names the bad one). */
