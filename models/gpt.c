@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "seq/attention_internal.h"
+#include "seq/gemm_packed.h"
 
 seqc_gpt_config seqc_gpt_config_defaults(void)
 {
@@ -134,6 +135,7 @@ void seqc_gpt_destroy(seqc_gpt *m)
 	free(m->k);
 	free(m->v);
 	free(m->scratch);
+	free(m->packed);
 	free(m);
 }
 
@@ -247,23 +249,90 @@ done:
 
 /* ---- forward ---- */
 
-/* x + dropout(c_proj(a)): the attention branch's return into the stream. */
-static seqc_tensor *attn_out(seqc_graph *g, const seqc_gpt *m, const seqc_gpt_block *b,
-			     seqc_tensor *x, seqc_tensor *a, seqc_rng *rng)
+/* Rows a step runs on packed weights: from 2 (one row is a GEMV) to where
+ * OpenBLAS's own packing pays for itself. */
+#define PACK_MIN_ROWS 2
+#define PACK_MAX_ROWS 128
+
+/* The packed copies of the weights a step multiplies by, in step order:
+ * per block c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, then the head. */
+static const seqc_tensor *packed_weight(const seqc_gpt *m, size_t i)
 {
-	return seqc_add(g, x, seqc_dropout(g, seqc_linear(g, a, b->attn_proj_w, b->attn_proj_b),
+	if (i == 4 * m->c.layers)
+		return m->wte;
+	const seqc_gpt_block *b = &m->blocks[i / 4];
+	const seqc_tensor *w[4] = { b->attn_w, b->attn_proj_w, b->fc_w, b->mlp_proj_w };
+	return w[i % 4];
+}
+
+/* Packs every weight once after a start, when the rows suit the packed
+ * kernel; false (plain seqc_linear then) otherwise or without memory. */
+static bool use_packed(seqc_gpt *m)
+{
+	if (m->rows < PACK_MIN_ROWS || m->rows > PACK_MAX_ROWS || !seqc_gemm_packed_fast())
+		return false;
+	if (m->packed_ready)
+		return true;
+	size_t n = 4 * m->c.layers + 1, total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += seqc_packed_floats(packed_weight(m, i)->shape[1], packed_weight(m, i)->shape[0]);
+	if (!m->packed && !(m->packed = malloc(total * sizeof(float))))
+		return false;
+	float *p = m->packed;
+	for (size_t i = 0; i < n; i++) {
+		const seqc_tensor *w = packed_weight(m, i);
+		size_t out = w->shape[0], in = w->shape[1];
+		seqc_pack(w->val, in, true, in, out, p);
+		p += seqc_packed_floats(in, out);
+	}
+	m->packed_ready = true;
+	return true;
+}
+
+/* y = x w^T + b for the i-th packed weight (step order), or seqc_linear
+ * when the step does not use packed weights. */
+static seqc_tensor *step_linear(seqc_graph *g, const seqc_gpt *m, bool packed, size_t i,
+				seqc_tensor *x, const seqc_tensor *w, const seqc_tensor *b)
+{
+	if (!packed || !x)
+		return seqc_linear(g, x, (seqc_tensor *)w, (seqc_tensor *)b);
+	const float *p = m->packed;
+	for (size_t j = 0; j < i; j++)
+		p += seqc_packed_floats(packed_weight(m, j)->shape[1], packed_weight(m, j)->shape[0]);
+	size_t rows = seqc_tensor_rows(x), out = w->shape[0], in = w->shape[1];
+	seqc_tensor *y = seqc_graph_tensor(g, 2, (size_t[]){ rows, out }, false);
+	if (!y)
+		return NULL;
+	seqc_gemm_packed(rows, out, in, x->val, in, p, 0.0f, y->val, out);
+	for (size_t r = 0; b && r < rows; r++)
+		for (size_t o = 0; o < out; o++)
+			y->val[r * out + o] += b->val[o];
+	return y;
+}
+
+/* x + dropout(c_proj(a)): the attention branch's return into the stream. */
+static seqc_tensor *attn_out(seqc_graph *g, const seqc_gpt *m, size_t l, seqc_tensor *x,
+			     seqc_tensor *a, seqc_rng *rng, bool packed)
+{
+	const seqc_gpt_block *b = &m->blocks[l];
+	return seqc_add(g, x, seqc_dropout(g, step_linear(g, m, packed, 4 * l + 1, a, b->attn_proj_w,
+							   b->attn_proj_b),
 					   m->c.dropout, rng));
 }
 
 /* x + dropout(mlp.c_proj(gelu(mlp.c_fc(ln_2(x))))). */
-static seqc_tensor *mlp(seqc_graph *g, const seqc_gpt *m, const seqc_gpt_block *b, seqc_tensor *x,
-			seqc_rng *rng)
+static seqc_tensor *mlp(seqc_graph *g, const seqc_gpt *m, size_t l, seqc_tensor *x, seqc_rng *rng,
+			bool packed)
 {
+	const seqc_gpt_block *b = &m->blocks[l];
 	seqc_tensor *h = seqc_layer_norm(g, x, b->ln2_w, b->ln2_b, m->c.ln_eps);
-	h = seqc_gelu(g, seqc_linear(g, h, b->fc_w, b->fc_b), m->c.gelu);
-	return seqc_add(g, x, seqc_dropout(g, seqc_linear(g, h, b->mlp_proj_w, b->mlp_proj_b),
+	h = seqc_gelu(g, step_linear(g, m, packed, 4 * l + 2, h, b->fc_w, b->fc_b), m->c.gelu);
+	return seqc_add(g, x, seqc_dropout(g, step_linear(g, m, packed, 4 * l + 3, h, b->mlp_proj_w,
+							   b->mlp_proj_b),
 					   m->c.dropout, rng));
 }
+
+
 
 /* Position ids of the shape of tokens ([B, T], or [B] at one position):
  * pos0 + t for the token at time t, in the arena. */
@@ -316,7 +385,7 @@ int seqc_gpt_logits(seqc_graph *g, seqc_gpt *m, const seqc_ids *inputs, seqc_rng
 		seqc_tensor *a = qkv ? seqc_attention(g, (seqc_cols){ qkv, 0 }, (seqc_cols){ qkv, C },
 						      (seqc_cols){ qkv, 2 * C }, C, &o)
 				     : NULL;
-		x = mlp(g, m, b, attn_out(g, m, b, x, a, rng), rng);
+		x = mlp(g, m, l, attn_out(g, m, l, x, a, rng, false), rng, false);
 	}
 	*logits = head(g, m, x);
 	return *logits ? 0 : seqc_errcode();
@@ -388,6 +457,7 @@ int seqc_gpt_start(seqc_gpt *m, size_t rows)
 	}
 	m->rows = rows;
 	m->pos = 0;
+	m->packed_ready = false; /* the weights may have changed since */
 	return 0;
 }
 
@@ -404,12 +474,13 @@ static void cache_store(seqc_gpt *m, size_t l, const float *qkv)
 }
 
 /* Block l on x [B, C] at the current position, attending over the cache. */
-static seqc_tensor *step_block(seqc_graph *g, seqc_gpt *m, size_t l, seqc_tensor *x)
+static seqc_tensor *step_block(seqc_graph *g, seqc_gpt *m, size_t l, seqc_tensor *x, bool packed)
 {
 	const seqc_gpt_block *b = &m->blocks[l];
 	size_t B = m->rows, C = m->c.embed, rf = row_floats(m);
-	seqc_tensor *qkv = seqc_linear(g, seqc_layer_norm(g, x, b->ln1_w, b->ln1_b, m->c.ln_eps),
-				       b->attn_w, b->attn_b);
+	seqc_tensor *qkv = step_linear(g, m, packed, 4 * l,
+				       seqc_layer_norm(g, x, b->ln1_w, b->ln1_b, m->c.ln_eps), b->attn_w,
+				       b->attn_b);
 	seqc_tensor *a = qkv ? seqc_graph_tensor(g, 2, (size_t[]){ B, C }, false) : NULL;
 	if (!a)
 		return NULL;
@@ -417,7 +488,7 @@ static seqc_tensor *step_block(seqc_graph *g, seqc_gpt *m, size_t l, seqc_tensor
 	size_t base = l * m->cap_rows * rf;
 	seqc_attn_cached(qkv->val, 3 * C, m->k + base, m->v + base, m->pos + 1, rf, C, NULL, 0, B, C,
 			 m->c.heads, a->val);
-	return mlp(g, m, b, attn_out(g, m, b, x, a, NULL), NULL);
+	return mlp(g, m, l, attn_out(g, m, l, x, a, NULL, packed), NULL, packed);
 }
 
 int seqc_gpt_step(seqc_gpt *m, seqc_graph *g, const int32_t *tokens, seqc_tensor **logits)
@@ -430,9 +501,11 @@ int seqc_gpt_step(seqc_gpt *m, seqc_graph *g, const int32_t *tokens, seqc_tensor
 	bool grad = seqc_graph_set_grad(g, false), training = seqc_graph_set_training(g, false);
 	seqc_ids ids = seqc_ids_view1((int32_t *)tokens, m->rows);
 	seqc_tensor *x = embed(g, m, &ids, m->pos);
+	bool packed = use_packed(m);
 	for (size_t l = 0; x && l < m->c.layers; l++)
-		x = step_block(g, m, l, x);
-	*logits = head(g, m, x);
+		x = step_block(g, m, l, x, packed);
+	*logits = step_linear(g, m, packed, 4 * m->c.layers,
+			      x ? seqc_layer_norm(g, x, m->lnf_w, m->lnf_b, m->c.ln_eps) : NULL, m->wte, NULL);
 	seqc_graph_set_grad(g, grad);
 	seqc_graph_set_training(g, training);
 	if (!*logits)

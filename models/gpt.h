@@ -20,7 +20,9 @@
  *
  * Decoding uses the step interface with a key/value cache per layer
  * allocated once for the whole context (grown only when more rows are
- * started). When all context positions are used, step returns SEQC_ERANGE
+ * started). Steps of 2 to 128 rows run on weights packed at the first such
+ * step after each start (one more copy of the weights): the weights must not
+ * change between a start and its steps. When all context positions are used, step returns SEQC_ERANGE
  * ("gpt: context of N tokens is full") and changes nothing: the caller
  * (the decoder) decides whether to stop or to start again on the last
  * tokens; the model never slides silently. */
@@ -68,6 +70,12 @@ typedef struct seqc_gpt {
 	float *k;
 	float *v;
 	float *scratch;
+	/* decoding several rows (beams, batches): every weight packed for the
+	 * small-row GEMM kernel once per start (OpenBLAS would pack each of them
+	 * again at every step): per block c_attn, attn.c_proj, mlp.c_fc,
+	 * mlp.c_proj, then the head; NULL until needed */
+	float *packed;
+	bool packed_ready;
 } seqc_gpt;
 
 /* Sizes above these are refused before anything is allocated. */

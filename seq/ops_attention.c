@@ -408,6 +408,7 @@ seqc_tensor *seqc_attention(seqc_graph *g, seqc_cols q, seqc_cols k, seqc_cols v
 /* out[0, dh) = softmax(q . k_j / sqrt(dh)) v over the n keys of one head,
  * streamed by chunks with a running max: acc and sum are rescaled by
  * exp(old max - new max) when a chunk raises the max. */
+SEQC_SIMD_CLONES
 static void cached_head(const float *q, const float *k, const float *v, size_t n, size_t kvstride,
 			const uint8_t *pad, size_t dh, float scale, float *out)
 {
@@ -418,10 +419,7 @@ static void cached_head(const float *q, const float *k, const float *v, size_t n
 		size_t m = n - j0 < CACHE_CHUNK ? n - j0 : CACHE_CHUNK;
 		float cmax = -INFINITY;
 		for (size_t j = 0; j < m; j++) {
-			const float *kj = k + (j0 + j) * kvstride;
-			float d = 0.0f;
-			for (size_t c = 0; c < dh; c++)
-				d += q[c] * kj[c];
+			float d = row_dot(q, k + (j0 + j) * kvstride, dh);
 			s[j] = pad && pad[j0 + j] ? -INFINITY : d * scale;
 			cmax = s[j] > cmax ? s[j] : cmax;
 		}

@@ -346,6 +346,41 @@ END_TEST
 
 /* Rows that trade caches in place: both are read before either is
  * written. */
+/* Rows 2..128 step on weights packed at the first step after a start:
+ * weights changed between two starts (training in between) are packed
+ * again, so the steps follow the new weights. */
+START_TEST(step_after_weights_change)
+{
+	enum { B = 3, T = 4, V = 13, CTX = 8 };
+	seqc_gpt *m = small_model(CTX);
+	int32_t in[B * T];
+	for (int i = 0; i < B * T; i++)
+		in[i] = (i * 7 + 2) % V;
+	seqc_graph *gs = seqc_graph_create(0);
+	for (int round = 0; round < 2; round++) {
+		if (round == 1)
+			for (size_t i = 0; i < m->params->numel; i++)
+				m->params->values[i] *= 1.5f;
+		float *full = full_logits(m, in, B, T);
+		ck_assert_int_eq(seqc_gpt_start(m, B), 0);
+		for (int t = 0; t < T; t++) {
+			int32_t tok[B];
+			for (int b = 0; b < B; b++)
+				tok[b] = in[b * T + t];
+			seqc_graph_reset(gs);
+			seqc_tensor *lg;
+			ck_assert_int_eq(seqc_gpt_step(m, gs, tok, &lg), 0);
+			for (int b = 0; b < B; b++)
+				ck_assert_msg(allclose(lg->val + b * V, full + (b * T + t) * V, V, 1e-5f, 1e-5f,
+						       "step"), "round %d row %d position %d", round, b, t);
+		}
+		free(full);
+	}
+	seqc_graph_destroy(gs);
+	seqc_gpt_destroy(m);
+}
+END_TEST
+
 START_TEST(reorder_swap)
 {
 	enum { V = 13, T = 5 };
@@ -656,6 +691,7 @@ static Suite *gpt_suite(void)
 	tcase_add_loop_test(tc, gradcheck_model, 0, 2);
 	tcase_add_test(tc, init_statistics);
 	tcase_add_test(tc, step_matches_full);
+	tcase_add_test(tc, step_after_weights_change);
 	tcase_add_test(tc, reorder_swap);
 	tcase_add_test(tc, bad_inputs);
 	tcase_add_test(tc, config_json);
