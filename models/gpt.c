@@ -518,17 +518,29 @@ int seqc_gpt_step(seqc_gpt *m, seqc_graph *g, const int32_t *tokens, seqc_tensor
  * that keeps its own cache (from[i] == i, most beams on most steps) is not
  * copied: every row that changes is read into scratch before any is
  * written back, so no source is overwritten before it is read. */
+/* Row s is read by another row and written itself: it must be saved
+ * before the writes. */
+static bool clobbered_source(const size_t *from, size_t n, size_t s)
+{
+	return s < n && from[s] != s;
+}
+
 static void reorder_in_place(seqc_gpt *m, float *cache, const size_t *from, size_t n)
 {
 	size_t rf = row_floats(m), used = m->pos * m->c.embed;
 	for (size_t l = 0; l < m->c.layers; l++) {
 		float *layer = cache + l * m->cap_rows * rf;
+		/* one copy per moved row, two only for a source that is itself
+		 * overwritten (beams mostly keep their own rows) */
 		for (size_t i = 0; i < n; i++)
-			if (from[i] != i)
-				memcpy(m->scratch + i * rf, layer + from[i] * rf, used * sizeof(float));
-		for (size_t i = 0; i < n; i++)
-			if (from[i] != i)
-				memcpy(layer + i * rf, m->scratch + i * rf, used * sizeof(float));
+			if (from[i] != i && clobbered_source(from, n, from[i]))
+				memcpy(m->scratch + from[i] * rf, layer + from[i] * rf, used * sizeof(float));
+		for (size_t i = 0; i < n; i++) {
+			if (from[i] == i)
+				continue;
+			const float *src = clobbered_source(from, n, from[i]) ? m->scratch : layer;
+			memcpy(layer + i * rf, src + from[i] * rf, used * sizeof(float));
+		}
 	}
 }
 
