@@ -927,6 +927,14 @@ START_TEST(test_gpt)
 		       tmp("small.txt"), "--out", dir);
 	expect_code(&r, 0, "train --arch gpt");
 	free_result(&r);
+	/* the checkpoint as a tokenizer SPEC: the same ids as the BPE it holds */
+	result a = RUN("tokenize", "--tokenizer", model, tmp("small.txt"));
+	result b = RUN("tokenize", "--tokenizer", s, tmp("small.txt"));
+	expect_code(&a, 0, "tokenize with a checkpoint");
+	expect_code(&b, 0, "tokenize with the BPE");
+	ck_assert_msg(same_blob(a.out, b.out), "checkpoint and BPE ids differ");
+	free_result(&a);
+	free_result(&b);
 	r = RUN("sample", "-m", model, "--len", "60", "--seed", "1", "--prime", "the");
 	expect_code(&r, 0, "sample past the context");
 	ck_assert(valid_utf8(r.out.data, r.out.len));
