@@ -48,6 +48,9 @@ static void usage(FILE *out)
 		"                      avg:1 is the mean) or gnmt:ALPHA (sum / ((5 + len) / 6)^ALPHA)\n"
 		"                      (none)\n"
 		"  --nbest N           the N best hypotheses of each prime, best first (1)\n"
+		"  --exact-stop        with --lenpen avg or gnmt, stop only when no alive beam can\n"
+		"                      still enter the n-best (slower; the default stops as\n"
+		"                      Hugging Face's early_stopping=False, which may miss one)\n"
 		"\n"
 		"A continuation ends at the eos token, after --len tokens, or at a stop\n"
 		"string; a model whose context is full goes on from the last half of it.\n"
@@ -244,6 +247,8 @@ static int parse_args(int argc, char **argv, sample_args *o)
 		} else if (arg_is(&a, "--nbest", &v)) {
 			if (parse_size(CMD, "--nbest", v, 1, 4096, &o->beam.nbest) < 0)
 				return EXIT_USAGE;
+		} else if (arg_flag(&a, "--exact-stop")) {
+			o->beam.exact_stop = true;
 		} else if (arg_is(&a, "--lenpen", &v)) {
 			if (!v || parse_lenpen(v, &o->beam) < 0)
 				return EXIT_USAGE;
@@ -270,6 +275,12 @@ static int parse_args(int argc, char **argv, sample_args *o)
 	const seqc_sampler_config *c = &o->gen.sample;
 	if (c->max_length && c->min_length > c->max_length) {
 		fprintf(stderr, "%s: --min-len %zu is above --len %zu\n", CMD, c->min_length, c->max_length);
+		return EXIT_USAGE;
+	}
+	const seqc_beam_config d = seqc_beam_defaults();
+	if (!o->beam.beam && (o->beam.nbest != d.nbest || o->beam.lenpen != d.lenpen || o->beam.exact_stop)) {
+		fprintf(stderr, "%s: --nbest, --lenpen and --exact-stop are for beam search: give --beam K\n",
+			CMD);
 		return EXIT_USAGE;
 	}
 	return o->beam.beam ? check_beam_args(o) : -1;

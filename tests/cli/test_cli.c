@@ -1160,6 +1160,13 @@ START_TEST(test_sample_beam)
 	r = RUN("sample", "-m", model, "--beam", "0");
 	expect_code(&r, 2, "--beam 0");
 	free_result(&r);
+	r = RUN("sample", "-m", model, "--nbest", "2");
+	expect_code(&r, 2, "--nbest without --beam");
+	ck_assert_msg(strstr(r.err.data, "--beam"), "stderr: %s", r.err.data);
+	free_result(&r);
+	r = RUN("sample", "-m", model, "--prime", "the", "--beam", "3", "--lenpen", "avg:1", "--exact-stop", "--len", "8");
+	expect_code(&r, 0, "--exact-stop");
+	free_result(&r);
 }
 END_TEST
 
