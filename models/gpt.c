@@ -136,6 +136,7 @@ void seqc_gpt_destroy(seqc_gpt *m)
 	free(m->v);
 	free(m->scratch);
 	free(m->packed);
+	free(m->packed_at);
 	free(m);
 }
 
@@ -276,6 +277,8 @@ static bool use_packed(seqc_gpt *m)
 	size_t n = 4 * m->c.layers + 1, total = 0;
 	for (size_t i = 0; i < n; i++)
 		total += seqc_packed_floats(packed_weight(m, i)->shape[1], packed_weight(m, i)->shape[0]);
+	if (!m->packed_at && !(m->packed_at = malloc(n * sizeof *m->packed_at)))
+		return false;
 	if (!m->packed && !(m->packed = malloc(total * sizeof(float))))
 		return false;
 	float *p = m->packed;
@@ -283,6 +286,7 @@ static bool use_packed(seqc_gpt *m)
 		const seqc_tensor *w = packed_weight(m, i);
 		size_t out = w->shape[0], in = w->shape[1];
 		seqc_pack(w->val, in, true, in, out, p);
+		m->packed_at[i] = p;
 		p += seqc_packed_floats(in, out);
 	}
 	m->packed_ready = true;
@@ -296,9 +300,7 @@ static seqc_tensor *step_linear(seqc_graph *g, const seqc_gpt *m, bool packed, s
 {
 	if (!packed || !x)
 		return seqc_linear(g, x, (seqc_tensor *)w, (seqc_tensor *)b);
-	const float *p = m->packed;
-	for (size_t j = 0; j < i; j++)
-		p += seqc_packed_floats(packed_weight(m, j)->shape[1], packed_weight(m, j)->shape[0]);
+	const float *p = m->packed_at[i];
 	size_t rows = seqc_tensor_rows(x), out = w->shape[0], in = w->shape[1];
 	seqc_tensor *y = seqc_graph_tensor(g, 2, (size_t[]){ rows, out }, false);
 	if (!y)

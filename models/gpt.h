@@ -75,6 +75,7 @@ typedef struct seqc_gpt {
 	 * again at every step): per block c_attn, attn.c_proj, mlp.c_fc,
 	 * mlp.c_proj, then the head; NULL until needed */
 	float *packed;
+	float **packed_at; /* [4 layers + 1]: where each weight's packed copy starts */
 	bool packed_ready;
 } seqc_gpt;
 
