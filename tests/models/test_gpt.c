@@ -263,6 +263,31 @@ static float *full_logits(seqc_gpt *m, const int32_t *ids, size_t B, size_t T)
 	return out;
 }
 
+/* Starts B rows and steps them through inputs [B, T], each step's logits
+ * against the full forward's at that position; returns the full logits. */
+static float *check_steps(seqc_gpt *m, seqc_graph *gs, const int32_t *in, size_t B, size_t T,
+			  const char *what)
+{
+	size_t V = m->c.vocab;
+	float *full = full_logits(m, in, B, T);
+	ck_assert_int_eq(seqc_gpt_start(m, B), 0);
+	for (size_t t = 0; t < T; t++) {
+		int32_t tok[16];
+		ck_assert_uint_le(B, 16);
+		for (size_t b = 0; b < B; b++)
+			tok[b] = in[b * T + t];
+		seqc_graph_reset(gs);
+		seqc_tensor *lg;
+		ck_assert_int_eq(seqc_gpt_step(m, gs, tok, &lg), 0);
+		ck_assert_uint_eq(lg->shape[0], B);
+		ck_assert_uint_eq(lg->shape[1], V);
+		for (size_t b = 0; b < B; b++)
+			ck_assert_msg(allclose(lg->val + b * V, full + (b * T + t) * V, V, 1e-5f, 1e-5f,
+					       "step"), "%s: row %zu position %zu", what, b, t);
+	}
+	return full;
+}
+
 START_TEST(step_matches_full)
 {
 	enum { B = 2, T = 6, V = 13, CTX = 8 };
@@ -270,22 +295,8 @@ START_TEST(step_matches_full)
 	int32_t in[B * T];
 	for (int i = 0; i < B * T; i++)
 		in[i] = (i * 5 + 1) % V;
-	float *full = full_logits(m, in, B, T);
 	seqc_graph *gs = seqc_graph_create(0);
-	ck_assert_int_eq(seqc_gpt_start(m, B), 0);
-	for (int t = 0; t < T; t++) {
-		int32_t tok[B];
-		for (int b = 0; b < B; b++)
-			tok[b] = in[b * T + t];
-		seqc_graph_reset(gs);
-		seqc_tensor *lg;
-		ck_assert_int_eq(seqc_gpt_step(m, gs, tok, &lg), 0);
-		ck_assert_uint_eq(lg->shape[0], B);
-		ck_assert_uint_eq(lg->shape[1], V);
-		for (int b = 0; b < B; b++)
-			ck_assert_msg(allclose(lg->val + b * V, full + (b * T + t) * V, V, 1e-5f, 1e-5f,
-					       "step"), "row %d position %d", b, t);
-	}
+	float *full = check_steps(m, gs, in, B, T, "step");
 	/* a bad token fails before the cache moves */
 	int32_t oob[B] = { 0, V };
 	seqc_tensor *lg;
@@ -361,20 +372,7 @@ START_TEST(step_after_weights_change)
 		if (round == 1)
 			for (size_t i = 0; i < m->params->numel; i++)
 				m->params->values[i] *= 1.5f;
-		float *full = full_logits(m, in, B, T);
-		ck_assert_int_eq(seqc_gpt_start(m, B), 0);
-		for (int t = 0; t < T; t++) {
-			int32_t tok[B];
-			for (int b = 0; b < B; b++)
-				tok[b] = in[b * T + t];
-			seqc_graph_reset(gs);
-			seqc_tensor *lg;
-			ck_assert_int_eq(seqc_gpt_step(m, gs, tok, &lg), 0);
-			for (int b = 0; b < B; b++)
-				ck_assert_msg(allclose(lg->val + b * V, full + (b * T + t) * V, V, 1e-5f, 1e-5f,
-						       "step"), "round %d row %d position %d", round, b, t);
-		}
-		free(full);
+		free(check_steps(m, gs, in, B, T, round ? "after the weights changed" : "before"));
 	}
 	seqc_graph_destroy(gs);
 	seqc_gpt_destroy(m);
