@@ -391,8 +391,10 @@ static int read_tensor(const char *what, FILE *f, const pending *pe, float *dst)
 
 /* Build *out from a header and a data section that is either in memory
  * (mem [data_len]) or next in f. */
+/* The file's tensors from its header; their values too unless
+ * header_only (then every data pointer is NULL). */
 static int load(const char *what, const char *hdr, size_t n, uint64_t data_len,
-		const unsigned char *mem, FILE *f, seqc_st **out)
+		const unsigned char *mem, FILE *f, bool header_only, seqc_st **out)
 {
 	pending *pe = NULL;
 	int rc;
@@ -406,7 +408,7 @@ static int load(const char *what, const char *hdr, size_t n, uint64_t data_len,
 	/* every tensor has at least 2 bytes per element within data_len, so
 	 * this sum cannot overflow */
 	size_t total = 0;
-	for (size_t i = 0; i < st->count; i++)
+	for (size_t i = 0; i < st->count && !header_only; i++)
 		total += pe[i].t.numel;
 	st->block = malloc((total ? total : 1) * sizeof(float));
 	st->tensors = malloc((st->count ? st->count : 1) * sizeof *st->tensors);
@@ -416,7 +418,7 @@ static int load(const char *what, const char *hdr, size_t n, uint64_t data_len,
 		goto fail;
 	}
 	size_t off = 0;
-	for (size_t i = 0; i < st->count; i++) {
+	for (size_t i = 0; i < st->count && !header_only; i++) {
 		float *dst = st->block + off;
 		if (mem)
 			decode(dst, mem + pe[i].begin, pe[i].t.numel, pe[i].dtype);
@@ -473,10 +475,10 @@ int seqc_st_read_mem(const void *buf, size_t len, const char *what, seqc_st **ou
 	uint64_t n = load_le64(b);
 	if ((rc = check_header_len(what, n, len)) < 0)
 		return rc;
-	return load(what, (const char *)b + 8, (size_t)n, len - 8 - n, b + 8 + n, NULL, out);
+	return load(what, (const char *)b + 8, (size_t)n, len - 8 - n, b + 8 + n, NULL, false, out);
 }
 
-int seqc_st_read(const char *path, seqc_st **out)
+static int read_file(const char *path, bool header_only, seqc_st **out)
 {
 	unsigned char len8[8];
 	char *hdr = NULL;
@@ -521,11 +523,21 @@ int seqc_st_read(const char *path, seqc_st **out)
 				ferror(f) ? strerror(errno) : "the file shrank");
 		goto done;
 	}
-	rc = load(path, hdr, (size_t)n, size - 8 - n, NULL, f, out);
+	rc = load(path, hdr, (size_t)n, size - 8 - n, NULL, f, header_only, out);
 done:
 	free(hdr);
 	fclose(f);
 	return rc;
+}
+
+int seqc_st_read(const char *path, seqc_st **out)
+{
+	return read_file(path, false, out);
+}
+
+int seqc_st_read_header(const char *path, seqc_st **out)
+{
+	return read_file(path, true, out);
 }
 
 size_t seqc_st_count(const seqc_st *st)

@@ -62,6 +62,11 @@ typedef struct seqc_st seqc_st;
  * as a NULL result, so that a caller can tell a bad file from a missing one. */
 SEQC_API int seqc_st_read(const char *path, seqc_st **out);
 
+/* The header alone: names, shapes and metadata, checked as by seqc_st_read,
+ * without reading the data (every tensor's data is NULL). For callers that
+ * want the metadata of a large file (its tokenizer, a training state). */
+SEQC_API int seqc_st_read_header(const char *path, seqc_st **out);
+
 /* The same from memory: buf [len] bytes holding a whole file. `what` names
  * the input in messages (NULL: "buffer"). The result does not refer to buf. */
 SEQC_API int seqc_st_read_mem(const void *buf, size_t len, const char *what, seqc_st **out);

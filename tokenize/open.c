@@ -12,7 +12,7 @@
 static seqc_tok *from_checkpoint(const char *path)
 {
 	seqc_st *st;
-	if (seqc_st_read(path, &st) < 0)
+	if (seqc_st_read_header(path, &st) < 0)
 		return NULL;
 	const char *json = seqc_st_meta(st, "seqc.tokenizer");
 	seqc_tok *t = NULL;

@@ -390,7 +390,7 @@ int seqc_train_saved_run(const char *out_dir, size_t *batch, size_t *k1, size_t 
 	if (!path)
 		return seqc_error(SEQC_ENOMEM, "train: cannot allocate a path");
 	seqc_st *st;
-	int rc = seqc_st_read(path, &st);
+	int rc = seqc_st_read_header(path, &st);
 	if (rc < 0) {
 		free(path);
 		return rc;

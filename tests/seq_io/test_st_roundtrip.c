@@ -86,6 +86,19 @@ START_TEST(params_round_trip)
 		ck_assert_str_eq(v, meta_values[i]);
 	}
 
+	/* the header alone: the same names, shapes and metadata, no data */
+	seqc_st *hd;
+	ck_assert_msg(seqc_st_read_header(path, &hd) == 0, "%s", seqc_errmsg());
+	ck_assert_uint_eq(seqc_st_count(hd), 4);
+	for (size_t i = 0; i < 4; i++) {
+		const seqc_st_tensor *t = seqc_st_tensor_at(hd, i);
+		ck_assert_str_eq(t->name, p->items[i]->name);
+		ck_assert_uint_eq(t->numel, p->items[i]->t.numel);
+		ck_assert_ptr_null(t->data);
+	}
+	ck_assert_str_eq(seqc_st_meta(hd, "tokenizer"), meta_values[1]);
+	seqc_st_destroy(hd);
+
 	/* and back into a fresh store of the same layout */
 	seqc_init zeros = {SEQC_INIT_ZEROS, 0};
 	seqc_params *q = make_store(4, store_names, store_ndims, store_shapes, zeros, 7);
