@@ -123,6 +123,17 @@ int replace_invalid(const char *cmd, char **text, size_t *len)
 	return 0;
 }
 
+int print_json_line(json_t *o, size_t flags)
+{
+	char *s = o ? json_dumps(o, flags) : NULL;
+	json_decref(o);
+	if (!s)
+		return seqc_error(SEQC_ENOMEM, "out of memory");
+	int rc = printf("%s\n", s) < 0 ? seqc_error(SEQC_EIO, "stdout: write error") : 0;
+	free(s);
+	return rc;
+}
+
 bool next_line(const char *text, size_t len, size_t *start, size_t *end)
 {
 	if (*start >= len)

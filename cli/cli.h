@@ -4,6 +4,7 @@
 #ifndef SEQC_CLI_CLI_H
 #define SEQC_CLI_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,6 +45,10 @@ int read_all(const char *cmd, const char *path, char **buf, size_t *len);
 /* Replaces invalid UTF-8 in *text (a buffer of read_all) by U+FFFD, in a
  * new buffer; prints the error and returns -1 when out of memory. */
 int replace_invalid(const char *cmd, char **text, size_t *len);
+
+/* Prints o (which it takes and frees; NULL from a failed json_pack is
+ * SEQC_ENOMEM) as one line with jansson's dump flags. */
+int print_json_line(json_t *o, size_t flags);
 
 /* The line of text[0..len) at *start: true with its end (the newline's
  * offset, or len) in *end; false when *start is at the end. The caller

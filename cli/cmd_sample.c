@@ -403,14 +403,8 @@ static int write_json(size_t prompt, size_t sample, const char *echo, const seqc
 	memcpy(text + elen, r->text, r->len + 1);
 	json_t *o = json_pack("{s:I, s:I, s:s%, s:s}", "prompt", (json_int_t)prompt, "sample", (json_int_t)sample,
 			      "text", text, elen + r->len, "finish", seqc_finish_name(r->finish));
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
 	free(text);
-	if (!s)
-		return seqc_error(SEQC_ENOMEM, "out of memory");
-	int rc = printf("%s\n", s) < 0 ? seqc_error(SEQC_EIO, "stdout: write error") : 0;
-	free(s);
-	return rc;
+	return print_json_line(o, JSON_COMPACT);
 }
 
 /* Writes the rows after generation (batches, or --json). */
@@ -457,14 +451,8 @@ static int write_hyp(const sample_args *o, const seqc_tok *tok, size_t prompt, s
 			      (json_int_t)rank, "text", text, len, "tokens", (json_int_t)h->len,
 			      "logprob", (double)h->logprob, "score", (double)h->score, "finish",
 			      ended ? "eos" : "length");
-	char *line = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
 	free(text);
-	if (!line)
-		return seqc_error(SEQC_ENOMEM, "out of memory");
-	rc = printf("%s\n", line) < 0 ? seqc_error(SEQC_EIO, "stdout: write error") : 0;
-	free(line);
-	return rc;
+	return print_json_line(j, JSON_COMPACT);
 }
 
 /* Beam search from every prime, then its hypotheses best first. */

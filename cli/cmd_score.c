@@ -106,11 +106,7 @@ int cmd_score(int argc, char **argv)
 			json_t *o = json_pack("{s:I, s:s%, s:i, s:f}", "pos", (json_int_t)i, "token",
 					      piece ? piece : "", piece ? pl : (size_t)0, "id", ids[i],
 					      "logprob", (double)lp[i]);
-			char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-			if (s)
-				printf("%s\n", s);
-			free(s);
-			json_decref(o);
+			print_json_line(o, JSON_COMPACT);
 		}
 	}
 	size_t chars = count_code_points(text, len);
@@ -118,14 +114,10 @@ int cmd_score(int argc, char **argv)
 	json_t *o = json_pack("{s:I, s:f, s:f, s:f, s:f}", "tokens", (json_int_t)n, "logprob", sum,
 			      "nll_per_token", n ? nll : 0.0, "bits_per_char",
 			      chars ? -sum / M_LN2 / (double)chars : 0.0, "perplexity", n ? exp(nll) : 1.0);
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-	json_decref(o);
-	if (!s) {
-		fprintf(stderr, "%s: out of memory\n", CMD);
+	if (print_json_line(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0) {
+		fail(CMD);
 		goto done;
 	}
-	printf("%s\n", s);
-	free(s);
 	rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
 done:
 	free(lp);
