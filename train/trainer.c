@@ -434,6 +434,9 @@ typedef struct trainer {
 	FILE *log;
 	char *path_best, *path_last, *path_state, *path_log, *path_svg;
 	const char *tokenizer_json;
+	const int32_t *val;   /* language models: the validation stream */
+	size_t n_val;
+	int32_t bos;
 } trainer;
 
 static int write_log(trainer *t, json_t *line)
@@ -493,7 +496,7 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 }
 
 /* One update. Returns the mean loss of the scored positions in *loss. */
-static int update(trainer *t, double *loss, double *grad_norm, size_t *scored_out)
+static int update_lm(trainer *t, double *loss, double *grad_norm, size_t *scored_out)
 {
 	const seqc_train_config *c = t->c;
 	size_t B = c->batch, positions = seqc_lm_positions(&t->train);
@@ -609,13 +612,12 @@ static int save_last(trainer *t)
 
 /* A validation pass; feed_schedule: a scheduled evaluation (reported to
  * the plateau schedule and to early stopping), not the one at the end. */
-static int evaluate(trainer *t, const int32_t *val, size_t n_val, int32_t bos, bool feed_schedule,
-		    seqc_train_progress *pr)
+static int evaluate(trainer *t, bool feed_schedule, seqc_train_progress *pr)
 {
 	double vl;
 	/* attention models see at most a window of context */
 	size_t chunk = recurrent(t->m) ? t->c->eval_chunk : t->c->k1;
-	int rc = seqc_eval_lm(t->m, val, n_val, bos, t->c->batch, chunk, &vl);
+	int rc = seqc_eval_lm(t->m, t->val, t->n_val, t->bos, t->c->batch, chunk, &vl);
 	if (rc < 0)
 		return rc;
 	/* a diverged model: stop before saving it or logging a number JSON
@@ -684,11 +686,171 @@ static int check_config(const seqc_train_config *c)
 	return seqc_ss_check(&c->ss);
 }
 
+/* What every run shares, once the task's buffers are in t: the output
+ * folder, optimizer and schedule, resume or a fresh start, the log. */
+static int open_run(trainer *t)
+{
+	const seqc_train_config *c = t->c;
+	seqc_model *m = t->m;
+	int rc;
+	if (mkdir(c->out_dir, 0777) < 0 && errno != EEXIST)
+		return seqc_error(SEQC_EIO, "%s: cannot create the folder: %s", c->out_dir, strerror(errno));
+	t->path_best = path_in(c->out_dir, "model.safetensors");
+	t->path_last = path_in(c->out_dir, "last.safetensors");
+	t->path_state = path_in(c->out_dir, "last.state.safetensors");
+	t->path_log = path_in(c->out_dir, "log.jsonl");
+	t->path_svg = path_in(c->out_dir, "loss.svg");
+	t->g = seqc_graph_create(0);
+	if (!t->path_best || !t->path_last || !t->path_state || !t->path_log || !t->path_svg || !t->g)
+		return seqc_error(SEQC_ENOMEM, "train: cannot allocate");
+	seqc_sched_config sc = c->sched;
+	if (isnan(sc.base_lr))
+		sc.base_lr = c->optim.lr;
+	if (!(t->optim = seqc_optim_create(m->params, &c->optim)) || !(t->sched = seqc_sched_create(&sc)))
+		return seqc_errcode();
+	t->s.best_val = t->s.stop_best = INFINITY;
+	seqc_rng_seed(&t->s.dropout, c->seed, SEQC_STREAM_DROPOUT);
+	seqc_rng_seed(&t->s.data, c->seed, SEQC_STREAM_DATA);
+	seqc_rng_seed(&t->s.ss, c->seed, SEQC_STREAM_SCHEDULED);
+	struct stat sb;
+	if (c->resume) {
+		/* everything is checked before the caller's model is touched */
+		seqc_model *saved;
+		int64_t saved_step;
+		if ((rc = seqc_ckpt_load(t->path_last, &saved, NULL, &saved_step)) < 0)
+			return rc;
+		char *a = seqc_model_config_json(saved), *b = seqc_model_config_json(m);
+		bool same = a && b && !strcmp(a, b);
+		free(a);
+		free(b);
+		if (!same)
+			rc = seqc_error(SEQC_EINVAL, "%s: the saved model has another configuration than the "
+					"one given (arch, sizes): resume with the same flags", t->path_last);
+		else if ((rc = load_state(t->path_state, &t->s, c, t->optim, m, t->h, t->cst)) == 0 &&
+			 t->s.step != saved_step)
+			rc = seqc_error(SEQC_EFORMAT, "%s is at step %" PRId64 " but %s at step %" PRId64
+					": they do not belong together", t->path_last, saved_step,
+					t->path_state, t->s.step);
+		if (rc == 0)
+			memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
+		seqc_model_destroy(saved);
+		if (rc < 0)
+			return rc;
+		if ((rc = seqc_sched_set_state(t->sched, &t->s.sched)) < 0)
+			return rc;
+	} else if (!c->overwrite && stat(t->path_last, &sb) == 0) {
+		return seqc_error(SEQC_EINVAL, "%s already holds a training run (last.safetensors): use "
+				  "--resume to continue it, --overwrite to start afresh, or another --out",
+				  c->out_dir);
+	}
+	if (!(t->log = fopen(t->path_log, c->resume ? "a" : "w")))
+		return seqc_error(SEQC_EIO, "%s: cannot open: %s", t->path_log, strerror(errno));
+	return 0;
+}
+
+/* Updates until a stop (steps, time, early stopping), with logging,
+ * validation and saving; then the final validation and save. */
+static int run_loop(trainer *t, seqc_train_callback cb, void *ctx)
+{
+	const seqc_train_config *c = t->c;
+	int rc;
+	seqc_train_progress pr = { .steps = c->steps, .val_loss = NAN, .best_val_loss = t->s.best_val };
+	/* start: since the last fold of wall time into t->s.elapsed (at each
+	 * evaluation); run_start: of this run, for the time limit */
+	double start = now(), run_start = start, train_time = 0, loss_sum = 0;
+	int64_t loss_count = 0, start_step = t->s.step;
+	size_t tokens = 0;
+	const char *stop = "steps";
+	for (;;) {
+		if (c->steps && t->s.step >= c->steps)
+			break;
+		if (c->time_limit > 0 && now() - run_start >= c->time_limit) {
+			stop = "time";
+			break;
+		}
+		double t0 = now(), loss = 0, gnorm = 0;
+		size_t scored;
+		if ((rc = update_lm(t, &loss, &gnorm, &scored)) < 0)
+			return rc;
+		train_time += now() - t0;
+		tokens += scored;
+		loss_sum += loss;
+		loss_count++;
+		bool last = c->steps && t->s.step >= c->steps;
+		if (t->s.step % c->log_every == 0 || last) {
+			double elapsed = t->s.elapsed + (now() - start);
+			double rate = (double)(t->s.step - start_step) / train_time;
+			pr = (seqc_train_progress){
+				.event = SEQC_TRAIN_STEP, .step = t->s.step, .steps = c->steps,
+				.loss = loss_sum / (double)loss_count, .val_loss = pr.val_loss,
+				.best_val_loss = t->s.best_val, .lr = seqc_sched_lr(t->sched, t->s.step - 1),
+				.grad_norm = gnorm, .tokens_per_s = (double)tokens / train_time,
+				.elapsed = elapsed, .epoch = t->s.epoch,
+				.eta = c->steps ? (double)(c->steps - t->s.step) / rate
+					: c->time_limit - (now() - run_start),
+				.ss_prob = seqc_ss_prob(&c->ss, t->s.step - 1),
+			};
+			json_t *line = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I}", "event", "train",
+						 "step", (json_int_t)t->s.step, "loss", pr.loss, "lr", pr.lr,
+						 "grad_norm", gnorm, "tokens_per_s", pr.tokens_per_s,
+						 "elapsed", elapsed, "epoch", (json_int_t)t->s.epoch);
+			if (line && scheduled(c) && json_object_set_new(line, "ss_prob", json_real(pr.ss_prob)) < 0)
+				json_decref(line), line = NULL;
+			if ((rc = write_log(t, line)) < 0)
+				return rc;
+			if (cb)
+				cb(&pr, ctx);
+			loss_sum = 0;
+			loss_count = 0;
+		}
+		if (c->eval_every && t->s.step % c->eval_every == 0) {
+			pr.event = SEQC_TRAIN_EVAL;
+			if ((rc = evaluate(t, true, &pr)) < 0)
+				return rc;
+			t->s.elapsed += now() - start;
+			start = now();
+			if ((rc = save_last(t)) < 0)
+				return rc;
+			seqc_plot_loss_svg(t->path_log, t->path_svg);
+			if (cb)
+				cb(&pr, ctx);
+			if (c->patience && t->s.bad_evals >= c->patience) {
+				stop = "early stopping";
+				break;
+			}
+		}
+	}
+	/* the end: evaluate unless this step just was, save, plot */
+	if (!(c->eval_every && t->s.step % c->eval_every == 0)) {
+		pr.event = SEQC_TRAIN_EVAL;
+		if ((rc = evaluate(t, false, &pr)) < 0)
+			return rc;
+		if (cb)
+			cb(&pr, ctx);
+	}
+	t->s.elapsed += now() - start;
+	if ((rc = save_last(t)) < 0)
+		return rc;
+	if ((rc = write_log(t, json_pack("{s:s, s:I, s:s, s:f, s:f}", "event", "done", "step",
+					 (json_int_t)t->s.step, "reason", stop, "best_val_loss",
+					 t->s.best_val, "elapsed", t->s.elapsed))) < 0)
+		return rc;
+	seqc_plot_loss_svg(t->path_log, t->path_svg);
+	pr.event = SEQC_TRAIN_DONE;
+	pr.step = t->s.step;
+	pr.elapsed = t->s.elapsed;
+	pr.stop_reason = stop;
+	if (cb)
+		cb(&pr, ctx);
+	return 0;
+}
+
 int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const int32_t *val_ids,
 		  size_t n_val, int32_t bos, const seqc_train_config *c, const char *tokenizer_json,
 		  seqc_train_callback cb, void *ctx)
 {
-	trainer t = { .m = m, .c = c, .tokenizer_json = tokenizer_json };
+	trainer t = { .m = m, .c = c, .tokenizer_json = tokenizer_json, .val = val_ids,
+		      .n_val = n_val, .bos = bos };
 	int rc = check_config(c);
 	if (rc < 0)
 		return rc;
@@ -697,13 +859,6 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	if (!recurrent(m) && c->k1 != c->k2)
 		return seqc_error(SEQC_EINVAL, "train: a split bptt %zu:%zu is for recurrent models; "
 				  "%s trains on windows of one length", c->k1, c->k2, m->arch);
-	if (mkdir(c->out_dir, 0777) < 0 && errno != EEXIST)
-		return seqc_error(SEQC_EIO, "%s: cannot create the folder: %s", c->out_dir, strerror(errno));
-	t.path_best = path_in(c->out_dir, "model.safetensors");
-	t.path_last = path_in(c->out_dir, "last.safetensors");
-	t.path_state = path_in(c->out_dir, "last.state.safetensors");
-	t.path_log = path_in(c->out_dir, "log.jsonl");
-	t.path_svg = path_in(c->out_dir, "loss.svg");
 	size_t B = c->batch, window = c->k1 > c->k2 ? c->k1 : c->k2, ns = state_numel(m, B) + 1;
 	t.h = calloc(ns, sizeof(float));
 	t.cst = calloc(ns, sizeof(float));
@@ -711,150 +866,14 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	t.c_mid = calloc(ns, sizeof(float));
 	t.in = malloc(B * window * sizeof(int32_t));
 	t.tg = malloc(B * window * sizeof(int32_t));
-	t.g = seqc_graph_create(0);
-	if (!t.path_best || !t.path_last || !t.path_state || !t.path_log || !t.path_svg || !t.h ||
-	    !t.cst || !t.h_mid || !t.c_mid || !t.in || !t.tg || !t.g) {
+	if (!t.h || !t.cst || !t.h_mid || !t.c_mid || !t.in || !t.tg) {
 		rc = seqc_error(SEQC_ENOMEM, "train: cannot allocate");
 		goto done;
 	}
-	if ((rc = seqc_lm_streams_init(&t.train, train_ids, n_train, B, bos)) < 0)
+	if ((rc = seqc_lm_streams_init(&t.train, train_ids, n_train, B, bos)) < 0 ||
+	    (rc = open_run(&t)) < 0)
 		goto done;
-	seqc_sched_config sc = c->sched;
-	if (isnan(sc.base_lr))
-		sc.base_lr = c->optim.lr;
-	if (!(t.optim = seqc_optim_create(m->params, &c->optim)) || !(t.sched = seqc_sched_create(&sc))) {
-		rc = seqc_errcode();
-		goto done;
-	}
-	t.s.best_val = t.s.stop_best = INFINITY;
-	seqc_rng_seed(&t.s.dropout, c->seed, SEQC_STREAM_DROPOUT);
-	seqc_rng_seed(&t.s.data, c->seed, SEQC_STREAM_DATA);
-	seqc_rng_seed(&t.s.ss, c->seed, SEQC_STREAM_SCHEDULED);
-	struct stat sb;
-	if (c->resume) {
-		/* everything is checked before the caller's model is touched */
-		seqc_model *saved;
-		int64_t saved_step;
-		if ((rc = seqc_ckpt_load(t.path_last, &saved, NULL, &saved_step)) < 0)
-			goto done;
-		char *a = seqc_model_config_json(saved), *b = seqc_model_config_json(m);
-		bool same = a && b && !strcmp(a, b);
-		free(a);
-		free(b);
-		if (!same)
-			rc = seqc_error(SEQC_EINVAL, "%s: the saved model has another configuration than the "
-					"one given (arch, sizes): resume with the same flags", t.path_last);
-		else if ((rc = load_state(t.path_state, &t.s, c, t.optim, m, t.h, t.cst)) == 0 &&
-			 t.s.step != saved_step)
-			rc = seqc_error(SEQC_EFORMAT, "%s is at step %" PRId64 " but %s at step %" PRId64
-					": they do not belong together", t.path_last, saved_step,
-					t.path_state, t.s.step);
-		if (rc == 0)
-			memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
-		seqc_model_destroy(saved);
-		if (rc < 0)
-			goto done;
-		if ((rc = seqc_sched_set_state(t.sched, &t.s.sched)) < 0)
-			goto done;
-	} else if (!c->overwrite && stat(t.path_last, &sb) == 0) {
-		rc = seqc_error(SEQC_EINVAL, "%s already holds a training run (last.safetensors): use "
-				"--resume to continue it, --overwrite to start afresh, or another --out",
-				c->out_dir);
-		goto done;
-	}
-	if (!(t.log = fopen(t.path_log, c->resume ? "a" : "w"))) {
-		rc = seqc_error(SEQC_EIO, "%s: cannot open: %s", t.path_log, strerror(errno));
-		goto done;
-	}
-
-	seqc_train_progress pr = { .steps = c->steps, .val_loss = NAN, .best_val_loss = t.s.best_val };
-	/* start: since the last fold of wall time into t.s.elapsed (at each
-	 * evaluation); run_start: of this run, for the time limit */
-	double start = now(), run_start = start, train_time = 0, loss_sum = 0;
-	int64_t loss_count = 0, start_step = t.s.step;
-	size_t tokens = 0;
-	const char *stop = "steps";
-	for (;;) {
-		if (c->steps && t.s.step >= c->steps)
-			break;
-		if (c->time_limit > 0 && now() - run_start >= c->time_limit) {
-			stop = "time";
-			break;
-		}
-		double t0 = now(), loss = 0, gnorm = 0;
-		size_t scored;
-		if ((rc = update(&t, &loss, &gnorm, &scored)) < 0)
-			goto done;
-		train_time += now() - t0;
-		tokens += scored;
-		loss_sum += loss;
-		loss_count++;
-		bool last = c->steps && t.s.step >= c->steps;
-		if (t.s.step % c->log_every == 0 || last) {
-			double elapsed = t.s.elapsed + (now() - start);
-			double rate = (double)(t.s.step - start_step) / train_time;
-			pr = (seqc_train_progress){
-				.event = SEQC_TRAIN_STEP, .step = t.s.step, .steps = c->steps,
-				.loss = loss_sum / (double)loss_count, .val_loss = pr.val_loss,
-				.best_val_loss = t.s.best_val, .lr = seqc_sched_lr(t.sched, t.s.step - 1),
-				.grad_norm = gnorm, .tokens_per_s = (double)tokens / train_time,
-				.elapsed = elapsed, .epoch = t.s.epoch,
-				.eta = c->steps ? (double)(c->steps - t.s.step) / rate
-					: c->time_limit - (now() - run_start),
-				.ss_prob = seqc_ss_prob(&c->ss, t.s.step - 1),
-			};
-			json_t *line = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I}", "event", "train",
-						 "step", (json_int_t)t.s.step, "loss", pr.loss, "lr", pr.lr,
-						 "grad_norm", gnorm, "tokens_per_s", pr.tokens_per_s,
-						 "elapsed", elapsed, "epoch", (json_int_t)t.s.epoch);
-			if (line && scheduled(c) && json_object_set_new(line, "ss_prob", json_real(pr.ss_prob)) < 0)
-				json_decref(line), line = NULL;
-			if ((rc = write_log(&t, line)) < 0)
-				goto done;
-			if (cb)
-				cb(&pr, ctx);
-			loss_sum = 0;
-			loss_count = 0;
-		}
-		if (c->eval_every && t.s.step % c->eval_every == 0) {
-			pr.event = SEQC_TRAIN_EVAL;
-			if ((rc = evaluate(&t, val_ids, n_val, bos, true, &pr)) < 0)
-				goto done;
-			t.s.elapsed += now() - start;
-			start = now();
-			if ((rc = save_last(&t)) < 0)
-				goto done;
-			seqc_plot_loss_svg(t.path_log, t.path_svg);
-			if (cb)
-				cb(&pr, ctx);
-			if (c->patience && t.s.bad_evals >= c->patience) {
-				stop = "early stopping";
-				break;
-			}
-		}
-	}
-	/* the end: evaluate unless this step just was, save, plot */
-	if (!(c->eval_every && t.s.step % c->eval_every == 0)) {
-		pr.event = SEQC_TRAIN_EVAL;
-		if ((rc = evaluate(&t, val_ids, n_val, bos, false, &pr)) < 0)
-			goto done;
-		if (cb)
-			cb(&pr, ctx);
-	}
-	t.s.elapsed += now() - start;
-	if ((rc = save_last(&t)) < 0)
-		goto done;
-	if ((rc = write_log(&t, json_pack("{s:s, s:I, s:s, s:f, s:f}", "event", "done", "step",
-					  (json_int_t)t.s.step, "reason", stop, "best_val_loss",
-					  t.s.best_val, "elapsed", t.s.elapsed))) < 0)
-		goto done;
-	seqc_plot_loss_svg(t.path_log, t.path_svg);
-	pr.event = SEQC_TRAIN_DONE;
-	pr.step = t.s.step;
-	pr.elapsed = t.s.elapsed;
-	pr.stop_reason = stop;
-	if (cb)
-		cb(&pr, ctx);
+	rc = run_loop(&t, cb, ctx);
 done:
 	trainer_free(&t);
 	return rc;
