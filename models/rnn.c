@@ -57,6 +57,7 @@ typedef struct rnn_saved {
 	seqc_cell_kind cell;
 	bool reverse;
 	size_t B, T, IN, H;
+	const size_t *lens; /* [B] row lengths (an arena copy), or NULL: all T */
 	seqc_tensor *x, *h0, *c0, *w_ih, *w_hh, *b_ih, *b_hh; /* inputs */
 	seqc_tensor *y, *h_last, *c_last;                     /* outputs */
 	float *gates; /* [B*T, G*H] gate activations (LSTM i f g o, GRU r z n) */
@@ -81,6 +82,19 @@ typedef struct rnn_saved {
 static inline size_t step_time(const rnn_saved *s, size_t step)
 {
 	return s->reverse ? s->T - 1 - step : step;
+}
+
+/* Whether row b is padding at time t (no output, no state change). */
+static inline bool masked(const rnn_saved *s, size_t b, size_t t)
+{
+	return s->lens && t >= s->lens[b];
+}
+
+/* Whether a reverse row of length < T starts at this step, from h0 rather
+ * than from the previous time's output (which is its padding). */
+static inline bool starts_late(const rnn_saved *s, size_t b, size_t t, size_t step)
+{
+	return s->lens && s->reverse && step > 0 && t + 1 == s->lens[b];
 }
 
 /* The gate loops, one batch row each. They are plain arithmetic (see
@@ -209,9 +223,9 @@ SEQC_CLONES static void gru_row_backward(const float *restrict dy, const float *
  * [B, G*H] (NULL when h_prev is zero), h_prev and c_prev with row strides
  * (NULL = zeros); writes the y, cells, gates and hn rows of time t. Rows run
  * in parallel. */
-static void step_forward(const rnn_saved *s, size_t t, const float *pre, const float *rec,
-			 const float *h_prev, size_t ldh, const float *c_prev, size_t ldc,
-			 const float *b_hn)
+static void step_forward(const rnn_saved *s, size_t t, size_t step, const float *pre,
+			 const float *rec, const float *h_prev, size_t ldh, const float *c_prev,
+			 size_t ldc, const float *b_hn)
 {
 	size_t B = s->B, T = s->T, H = s->H, G = (size_t)seqc_cell_gates(s->cell), GH = G * H;
 	seqc_cell_kind cell = s->cell;
@@ -223,6 +237,20 @@ static void step_forward(const rnn_saved *s, size_t t, const float *pre, const f
 		const float *hp = h_prev ? h_prev + b * ldh : s->zeros;
 		const float *cp = c_prev ? c_prev + b * ldc : s->zeros;
 		float *out = s->y->val + row * H;
+		if (masked(s, b, t)) {
+			/* zeros, which a reverse row starting later reads as
+			 * its zero initial state */
+			memset(out, 0, H * sizeof(float));
+			if (cell == SEQC_CELL_LSTM)
+				memset(s->cells + row * H, 0, H * sizeof(float));
+			continue;
+		}
+		if (starts_late(s, b, t, step)) {
+			/* rec holds h0's product for this row (see the caller) */
+			r = s->h0 ? r : s->zeros;
+			hp = s->h0 ? s->h0->val + b * H : s->zeros;
+			cp = s->c0 ? s->c0->val + b * H : s->zeros;
+		}
 		float *gate = s->gates ? s->gates + row * GH : NULL;
 		if (cell == SEQC_CELL_RNN_TANH || cell == SEQC_CELL_RNN_RELU)
 			rnn_row_forward(cell == SEQC_CELL_RNN_RELU, p, r, out, H);
@@ -238,8 +266,8 @@ static void step_forward(const rnn_saved *s, size_t t, const float *pre, const f
  * step (dpre, and dgh for the GRU's hidden side), the cell gradient carried
  * in dc_next, and the direct part of the next dh_next (GRU: dh z). Also
  * records the state each step read (hprev_all) for dW_hh. */
-static void step_backward(const rnn_saved *s, size_t t, const float *h_prev, size_t ldh,
-			  const float *c_prev, size_t ldc)
+static void step_backward(const rnn_saved *s, size_t t, size_t step, const float *h_prev,
+			  size_t ldh, const float *c_prev, size_t ldc)
 {
 	size_t B = s->B, T = s->T, H = s->H, G = (size_t)seqc_cell_gates(s->cell), GH = G * H;
 	seqc_cell_kind cell = s->cell;
@@ -252,6 +280,19 @@ static void step_backward(const rnn_saved *s, size_t t, const float *h_prev, siz
 		const float *gate = s->gates ? s->gates + row * GH : NULL;
 		float *dh_next = s->dh_next + b * H, *dc_next = s->dc_next + b * H;
 		float *dp = s->dpre + row * GH;
+		if (masked(s, b, t)) {
+			/* no gradient here; dh_next and dc_next pass unchanged
+			 * (the recurrent product adds dgh = 0) */
+			memset(dp, 0, GH * sizeof(float));
+			if (cell == SEQC_CELL_GRU)
+				memset(s->dgh + row * GH, 0, GH * sizeof(float));
+			memset(s->hprev_all + row * H, 0, H * sizeof(float));
+			continue;
+		}
+		if (starts_late(s, b, t, step)) {
+			hp = s->h0 ? s->h0->val + b * H : s->zeros;
+			cp = s->c0 ? s->c0->val + b * H : s->zeros;
+		}
 		memcpy(s->hprev_all + row * H, hp, H * sizeof(float));
 		if (cell == SEQC_CELL_RNN_TANH || cell == SEQC_CELL_RNN_RELU)
 			rnn_row_backward(cell == SEQC_CELL_RNN_RELU, dy + row * H, y + row * H, dh_next,
@@ -276,6 +317,18 @@ static void step_backward(const rnn_saved *s, size_t t, const float *h_prev, siz
 static bool use_packed(size_t B, size_t T)
 {
 	return B >= 2 && B <= 128 && T >= 2 && seqc_gemm_packed_fast();
+}
+
+/* Reverse rows shorter than T start at t = L_b - 1 from h0, not from the
+ * previous output: their recurrent products rec [B, G*H] become h0 W_hh^T. */
+static void late_start_products(const rnn_saved *s, size_t t, size_t step, float *rec)
+{
+	size_t H = s->H, GH = (size_t)seqc_cell_gates(s->cell) * H;
+	for (size_t b = 0; b < s->B; b++)
+		if (starts_late(s, b, t, step))
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)GH, (blasint)H, 1.0f,
+				    s->w_hh->val, (blasint)H, s->h0->val + b * H, 1, 0.0f,
+				    rec + b * GH, 1);
 }
 
 /* Column sums of m [rows, cols] added into out [cols], as one GEMV. */
@@ -330,7 +383,7 @@ static void rnn_backward(seqc_node *node)
 			c_prev = s->c0 ? s->c0->val : NULL;
 			ld = H;
 		}
-		step_backward(s, t, h_prev, ld, c_prev, ld);
+		step_backward(s, t, step, h_prev, ld, c_prev, ld);
 		/* dh_prev += dgh_t W_hh; not needed past the first step unless
 		 * the initial state wants a gradient. */
 		if (!(step > 0 || (s->h0 && s->h0->grad)))
@@ -373,6 +426,44 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 			    seqc_tensor *b_hh, bool reverse, seqc_tensor **h_last,
 			    seqc_tensor **c_last)
 {
+	return seqc_rnn_layer_lens(g, cell, x, NULL, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, h_last,
+				   c_last);
+}
+
+/* An arena copy of lens [B] after checking each is in 1..T (NULL when lens
+ * is NULL or every row is full: the unmasked fast path). *bad set on a bad
+ * length or no memory. */
+static const size_t *copy_lens(seqc_graph *g, const size_t *lens, size_t B, size_t T, bool *bad)
+{
+	*bad = false;
+	if (!lens)
+		return NULL;
+	bool full = true;
+	for (size_t b = 0; b < B; b++) {
+		if (lens[b] == 0 || lens[b] > T) {
+			*bad = true;
+			seqc_error(SEQC_EINVAL, "rnn: row %zu: length %zu is outside 1..%zu", b, lens[b], T);
+			return NULL;
+		}
+		full &= lens[b] == T;
+	}
+	if (full)
+		return NULL;
+	size_t *copy = seqc_graph_alloc(g, B * sizeof *copy);
+	if (!copy) {
+		*bad = true;
+		return NULL;
+	}
+	memcpy(copy, lens, B * sizeof *copy);
+	return copy;
+}
+
+seqc_tensor *seqc_rnn_layer_lens(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x,
+				 const size_t *lens, seqc_tensor *h0, seqc_tensor *c0,
+				 seqc_tensor *w_ih, seqc_tensor *w_hh, seqc_tensor *b_ih,
+				 seqc_tensor *b_hh, bool reverse, seqc_tensor **h_last,
+				 seqc_tensor **c_last)
+{
 	char sx[64], sw[64];
 	if (h_last)
 		*h_last = NULL;
@@ -402,6 +493,10 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 			   lstm ? "" : " (no cell state)");
 		return NULL;
 	}
+	bool bad_lens;
+	const size_t *lens_copy = copy_lens(g, lens, B, T, &bad_lens);
+	if (bad_lens)
+		return NULL;
 	seqc_tensor *in[7] = { x, h0, c0, w_ih, w_hh, b_ih, b_hh };
 	bool grad = seqc_graph_wants_grad(g, in, 7);
 	size_t ys[3] = { B, T, H }, hs[2] = { B, H };
@@ -410,7 +505,7 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 		return NULL;
 	memset(s, 0, sizeof *s);
 	*s = (rnn_saved){ .cell = cell, .reverse = reverse, .B = B, .T = T, .IN = IN, .H = H,
-			  .x = x, .h0 = h0, .c0 = c0, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih,
+			  .lens = lens_copy, .x = x, .h0 = h0, .c0 = c0, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih,
 			  .b_hh = b_hh };
 	s->y = seqc_graph_output(g, 3, ys, grad);
 	s->h_last = s->y ? seqc_graph_output(g, 2, hs, grad) : NULL;
@@ -461,13 +556,16 @@ seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x, 
 			seqc_gemm_packed(B, GH, H, h_prev, ld_prev, w_hh_t_packed, 0.0f, rec, GH);
 		else if (h_prev)
 			seqc_gemm(false, true, B, GH, H, 1.0f, h_prev, ld_prev, w_hh->val, H, 0.0f, rec, GH);
-		step_forward(s, t, pre, h_prev ? rec : NULL, h_prev, ld_prev, c_prev, ld_prev, b_hn);
+		if (lens_copy && h0 && reverse && step > 0)
+			late_start_products(s, t, step, rec);
+		step_forward(s, t, step, pre, h_prev ? rec : NULL, h_prev, ld_prev, c_prev, ld_prev, b_hn);
 		h_prev = s->y->val + t * H;
 		c_prev = lstm ? s->cells + t * H : NULL;
 		ld_prev = T * H;
 	}
-	size_t t_last = step_time(s, T - 1);
 	for (size_t b = 0; b < B; b++) {
+		/* forward: after the row's last token; reverse: time 0 */
+		size_t t_last = reverse ? 0 : lens_copy ? lens_copy[b] - 1 : T - 1;
 		memcpy(s->h_last->val + b * H, s->y->val + (b * T + t_last) * H, H * sizeof(float));
 		if (lstm)
 			memcpy(s->c_last->val + b * H, s->cells + (b * T + t_last) * H, H * sizeof(float));
@@ -607,6 +705,13 @@ int seqc_rnn_forward(seqc_graph *g, const seqc_rnn *r, seqc_tensor *x, seqc_tens
 		     seqc_tensor *c0, seqc_rng *rng, seqc_tensor **y, seqc_tensor **h_n,
 		     seqc_tensor **c_n)
 {
+	return seqc_rnn_forward_lens(g, r, x, NULL, h0, c0, rng, y, h_n, c_n);
+}
+
+int seqc_rnn_forward_lens(seqc_graph *g, const seqc_rnn *r, seqc_tensor *x, const size_t *lens,
+			  seqc_tensor *h0, seqc_tensor *c0, seqc_rng *rng, seqc_tensor **y,
+			  seqc_tensor **h_n, seqc_tensor **c_n)
+{
 	char sx[64], sh[64];
 	*y = NULL;
 	if (h_n)
@@ -637,9 +742,9 @@ int seqc_rnn_forward(seqc_graph *g, const seqc_rnn *r, seqc_tensor *x, seqc_tens
 		seqc_tensor *outs[2];
 		for (size_t d = 0; d < D; d++) {
 			size_t k = l * D + d;
-			outs[d] = seqc_rnn_layer(g, r->c.cell, input, state_slice(g, h0, k),
-						 state_slice(g, c0, k), r->w_ih[k], r->w_hh[k], r->b_ih[k],
-						 r->b_hh[k], d == 1, &hs[k], &cs[k]);
+			outs[d] = seqc_rnn_layer_lens(g, r->c.cell, input, lens, state_slice(g, h0, k),
+						      state_slice(g, c0, k), r->w_ih[k], r->w_hh[k],
+						      r->b_ih[k], r->b_hh[k], d == 1, &hs[k], &cs[k]);
 			if (!outs[d])
 				return seqc_errcode();
 		}

@@ -46,6 +46,17 @@ SEQC_API seqc_tensor *seqc_rnn_layer(seqc_graph *g, seqc_cell_kind cell, seqc_te
 				     seqc_tensor *w_hh, seqc_tensor *b_ih, seqc_tensor *b_hh,
 				     bool reverse, seqc_tensor **h_last, seqc_tensor **c_last);
 
+/* seqc_rnn_layer on a right-padded batch, as over pack_padded_sequence:
+ * lens [B] (each 1..T; NULL = all T) gives each row's length L_b. Positions
+ * t >= L_b output 0 and do not touch the state: forward, *h_last is the
+ * state after L_b steps; reverse, the row starts at t = L_b - 1 from h0.
+ * Gradients of y at padded positions are ignored. */
+SEQC_API seqc_tensor *seqc_rnn_layer_lens(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x,
+					  const size_t *lens, seqc_tensor *h0, seqc_tensor *c0,
+					  seqc_tensor *w_ih, seqc_tensor *w_hh, seqc_tensor *b_ih,
+					  seqc_tensor *b_hh, bool reverse, seqc_tensor **h_last,
+					  seqc_tensor **c_last);
+
 /* A single step, for decoders: x [B, I], h [B, H], c [B, H] (LSTM) ->
  * *h_new [B, H], *c_new [B, H]. Returns 0 or a negative code. */
 SEQC_API int seqc_rnn_cell_step(seqc_graph *g, seqc_cell_kind cell, seqc_tensor *x,
@@ -96,5 +107,13 @@ SEQC_API int seqc_rnn_post_init(seqc_rnn *r, seqc_rng *rng);
 SEQC_API int seqc_rnn_forward(seqc_graph *g, const seqc_rnn *r, seqc_tensor *x, seqc_tensor *h0,
 			      seqc_tensor *c0, seqc_rng *rng, seqc_tensor **y, seqc_tensor **h_n,
 			      seqc_tensor **c_n);
+
+/* seqc_rnn_forward on a right-padded batch: lens [B] (each 1..T, NULL =
+ * all T) as seqc_rnn_layer_lens, so y is 0 at padded positions and h_n,
+ * c_n are each row's final states, as with pack_padded_sequence. */
+SEQC_API int seqc_rnn_forward_lens(seqc_graph *g, const seqc_rnn *r, seqc_tensor *x,
+				   const size_t *lens, seqc_tensor *h0, seqc_tensor *c0,
+				   seqc_rng *rng, seqc_tensor **y, seqc_tensor **h_n,
+				   seqc_tensor **c_n);
 
 #endif
