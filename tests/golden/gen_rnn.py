@@ -2,7 +2,8 @@
 """Golden fixtures for seqc's recurrent layers, from PyTorch.
 
 Run by hand with Debian's python3-torch:  /usr/bin/python3 gen_rnn.py
-Writes rnn.json beside this file. For each case: the module's parameters
+Writes rnn.json and rnn_packed.json (padded batches through
+pack_padded_sequence) beside this file. For each case: the module's parameters
 (PyTorch names), the input x [B, T, I], initial states [L*D, B, H], the
 upstream gradients dy, dh_n, dc_n of the loss
     L = sum(y * dy) + sum(h_n * dh_n) + sum(c_n * dc_n)
@@ -82,6 +83,59 @@ def main():
         case["grads"] = grads
         cases.append(case)
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rnn.json")
+    with open(out, "w") as f:
+        json.dump({"generator": "gen_rnn.py", "torch": torch.__version__, "cases": cases}, f)
+        f.write("\n")
+    packed()
+
+
+# Padded batches through pack_padded_sequence: bidirectional 2-layer GRU and
+# LSTM, rows of lengths 5, 3 and 1 (not sorted), with and without initial
+# states. Outputs at padded positions are 0 and get no gradient.
+PACKED_CASES = [
+    ("gru_bidir_2l_packed", "gru", True),
+    ("lstm_bidir_2l_packed", "lstm", True),
+    ("lstm_bidir_2l_packed_zero_state", "lstm", False),
+]
+PB, PLENS = 3, [3, 5, 1]
+
+
+def packed():
+    pack = torch.nn.utils.rnn.pack_padded_sequence
+    unpack = torch.nn.utils.rnn.pad_packed_sequence
+    cases = []
+    for name, cell, with_state in PACKED_CASES:
+        m = make(cell, None, 2, True)
+        x = torch.randn(PB, T, I, requires_grad=True)
+        h0 = torch.randn(4, PB, H, requires_grad=True)
+        c0 = torch.randn(4, PB, H, requires_grad=True)
+        px = pack(x, torch.tensor(PLENS), batch_first=True, enforce_sorted=False)
+        state = ((h0, c0) if cell == "lstm" else h0) if with_state else None
+        py, st = m(px, state)
+        y, _ = unpack(py, batch_first=True, total_length=T)
+        hn, cn = st if cell == "lstm" else (st, None)
+        dy, dhn = torch.randn_like(y), torch.randn_like(hn)
+        loss = (y * dy).sum() + (hn * dhn).sum()
+        case = {"name": name, "cell": cell, "layers": 2, "bidirectional": True,
+                "with_state": with_state, "B": PB, "T": T, "input_size": I,
+                "hidden_size": H, "lens": PLENS, "x": flat(x), "dy": flat(dy),
+                "dh_n": flat(dhn)}
+        if cn is not None:
+            dcn = torch.randn_like(cn)
+            loss = loss + (cn * dcn).sum()
+            case["dc_n"], case["c_n"] = flat(dcn), flat(cn)
+        loss.backward()
+        case["params"] = {k: flat(v) for k, v in m.named_parameters()}
+        case["y"], case["h_n"] = flat(y), flat(hn)
+        grads = {k: flat(v.grad) for k, v in m.named_parameters()}
+        grads["x"] = flat(x.grad)
+        if with_state:
+            case["h0"], grads["h0"] = flat(h0), flat(h0.grad)
+            if cell == "lstm":
+                case["c0"], grads["c0"] = flat(c0), flat(c0.grad)
+        case["grads"] = grads
+        cases.append(case)
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rnn_packed.json")
     with open(out, "w") as f:
         json.dump({"generator": "gen_rnn.py", "torch": torch.__version__, "cases": cases}, f)
         f.write("\n")

@@ -56,9 +56,16 @@ static void check_golden_case(json_t *c)
 	seqc_tensor *h0 = with_state ? heap_from(c, "h0", 3, ss) : NULL;
 	seqc_tensor *c0 = with_state && lstm ? heap_from(c, "c0", 3, ss) : NULL;
 
+	/* padded batches (rnn_packed.json) give each row's length */
+	json_t *jl = json_object_get(c, "lens");
+	size_t lens[8];
+	ck_assert_uint_le(json_array_size(jl), 8);
+	for (size_t b = 0; jl && b < B; b++)
+		lens[b] = (size_t)json_integer_value(json_array_get(jl, b));
 	seqc_graph *g = seqc_graph_create(0);
 	seqc_tensor *y, *hn, *cn;
-	ck_assert_int_eq(seqc_rnn_forward(g, &rnn, x, h0, c0, &rng, &y, &hn, &cn), 0);
+	ck_assert_int_eq(seqc_rnn_forward_lens(g, &rnn, x, jl ? lens : NULL, h0, c0, &rng, &y, &hn, &cn),
+			 0);
 	float *ey = fixture_floats(c, "y", y->numel), *ehn = fixture_floats(c, "h_n", hn->numel);
 	ck_assert_msg(allclose(y->val, ey, y->numel, 1e-5f, 1e-5f, name), "%s: y", name);
 	ck_assert_msg(allclose(hn->val, ehn, hn->numel, 1e-5f, 1e-5f, name), "%s: h_n", name);
@@ -113,11 +120,27 @@ START_TEST(golden_pytorch)
 }
 END_TEST
 
+/* pack_padded_sequence: bidirectional 2-layer GRU and LSTM on rows of
+ * lengths 3, 5, 1, with and without initial states. */
+START_TEST(golden_packed)
+{
+	json_t *root = fixture_load("rnn_packed.json");
+	json_t *cases = json_object_get(root, "cases");
+	ck_assert_uint_ge(json_array_size(cases), 3);
+	size_t i;
+	json_t *c;
+	json_array_foreach(cases, i, c)
+		check_golden_case(c);
+	json_decref(root);
+}
+END_TEST
+
 /* ---- gradient checks of the fused op ---- */
 
 typedef struct layer_ctx {
 	seqc_cell_kind cell;
 	bool reverse, use_state;
+	const size_t *lens;
 	seqc_tensor *x, *h0, *c0, *w_ih, *w_hh, *b_ih, *b_hh;
 	int output; /* 0: y, 1: h_last, 2: c_last, 3: y + h_last + c_last concatenated */
 } layer_ctx;
@@ -126,9 +149,9 @@ static seqc_tensor *layer_fn(seqc_graph *g, void *p)
 {
 	layer_ctx *c = p;
 	seqc_tensor *h, *cl;
-	seqc_tensor *y = seqc_rnn_layer(g, c->cell, c->x, c->use_state ? c->h0 : NULL,
-					c->use_state && c->cell == SEQC_CELL_LSTM ? c->c0 : NULL,
-					c->w_ih, c->w_hh, c->b_ih, c->b_hh, c->reverse, &h, &cl);
+	seqc_tensor *y = seqc_rnn_layer_lens(g, c->cell, c->x, c->lens, c->use_state ? c->h0 : NULL,
+					     c->use_state && c->cell == SEQC_CELL_LSTM ? c->c0 : NULL,
+					     c->w_ih, c->w_hh, c->b_ih, c->b_hh, c->reverse, &h, &cl);
 	if (!y)
 		return NULL;
 	switch (c->output) {
@@ -147,10 +170,13 @@ static seqc_tensor *layer_fn(seqc_graph *g, void *p)
 	}
 }
 
-static void gradcheck_cell(seqc_cell_kind cell, bool reverse, bool use_state)
+/* padded: rows of lengths 2, 4 and 1 out of T = 4 (else 3 full rows) */
+static void gradcheck_cell(seqc_cell_kind cell, bool reverse, bool use_state, bool padded)
 {
-	size_t B = 2, T = 4, I = 3, H = 4, GH = (size_t)seqc_cell_gates(cell) * H;
-	layer_ctx c = { .cell = cell, .reverse = reverse, .use_state = use_state, .output = 3 };
+	size_t B = 3, T = 4, I = 3, H = 4, GH = (size_t)seqc_cell_gates(cell) * H;
+	static const size_t lens[3] = { 2, 4, 1 };
+	layer_ctx c = { .cell = cell, .reverse = reverse, .use_state = use_state, .output = 3,
+			.lens = padded ? lens : NULL };
 	c.x = rand_tensor(3, (size_t[]){ B, T, I }, -1, 1, 1);
 	c.h0 = rand_tensor(2, (size_t[]){ B, H }, -1, 1, 2);
 	c.c0 = rand_tensor(2, (size_t[]){ B, H }, -1, 1, 3);
@@ -164,8 +190,8 @@ static void gradcheck_cell(seqc_cell_kind cell, bool reverse, bool use_state)
 	 * float32 rounding of the loss */
 	double eps = cell == SEQC_CELL_RNN_RELU ? 1e-3 : 1e-2;
 	int fails = gradcheck(layer_fn, &c, in, n, eps, 1e-2, 1e-4, 0);
-	ck_assert_msg(fails == 0, "%s reverse=%d state=%d: %d gradient mismatches",
-		      seqc_cell_name(cell), reverse, use_state, fails);
+	ck_assert_msg(fails == 0, "%s reverse=%d state=%d padded=%d: %d gradient mismatches",
+		      seqc_cell_name(cell), reverse, use_state, padded, fails);
 	for (int k = 0; k < 7; k++)
 		seqc_tensor_destroy(in[k]);
 }
@@ -175,7 +201,8 @@ START_TEST(gradcheck_layers)
 	/* _i: cell kind; every direction and with/without initial state */
 	for (int rev = 0; rev < 2; rev++)
 		for (int st = 0; st < 2; st++)
-			gradcheck_cell((seqc_cell_kind)_i, rev, st);
+			for (int pad = 0; pad < 2; pad++)
+				gradcheck_cell((seqc_cell_kind)_i, rev, st, pad);
 }
 END_TEST
 
@@ -247,6 +274,16 @@ START_TEST(errors)
 	ck_assert_ptr_null(seqc_rnn_layer(g, SEQC_CELL_GRU, x, NULL, NULL, w_ih, w_hh, NULL, NULL,
 					  false, NULL, NULL));
 	ck_assert_int_eq(seqc_errcode(), SEQC_ESHAPE);
+	/* row lengths must be in 1..T */
+	seqc_tensor *w_ih4 = rand_tensor(2, (size_t[]){ 16, 4 }, -1, 1, 4);
+	ck_assert_ptr_null(seqc_rnn_layer_lens(g, SEQC_CELL_LSTM, x, (size_t[]){ 3, 0 }, NULL, NULL,
+					       w_ih4, w_hh, NULL, NULL, false, NULL, NULL));
+	ck_assert_int_eq(seqc_errcode(), SEQC_EINVAL);
+	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "row 1: length 0"));
+	ck_assert_ptr_null(seqc_rnn_layer_lens(g, SEQC_CELL_LSTM, x, (size_t[]){ 4, 1 }, NULL, NULL,
+					       w_ih4, w_hh, NULL, NULL, true, NULL, NULL));
+	ck_assert_ptr_nonnull(strstr(seqc_errmsg(), "outside 1..3"));
+	seqc_tensor_destroy(w_ih4);
 	seqc_params *p = seqc_params_create();
 	seqc_rnn r;
 	seqc_rnn_config bad = { .cell = SEQC_CELL_GRU, .input_size = 4, .hidden_size = 0, .layers = 1 };
@@ -303,6 +340,7 @@ static Suite *rnn_suite(void)
 	Suite *s = suite_create("rnn");
 	TCase *tc = tcase_create("rnn");
 	tcase_add_test(tc, golden_pytorch);
+	tcase_add_test(tc, golden_packed);
 	tcase_add_loop_test(tc, gradcheck_layers, SEQC_CELL_RNN_TANH, SEQC_CELL_GRU + 1);
 	tcase_add_loop_test(tc, gradcheck_module, SEQC_CELL_RNN_TANH, SEQC_CELL_GRU + 1);
 	tcase_add_test(tc, errors);
