@@ -170,7 +170,7 @@ SEQC_API void seqc_s2s_store_free(seqc_s2s_store *st); /* zeroes; accepts a zero
  * T the longest row's. Sources (no target): T = 0, tgt_in and tgt_out
  * NULL. info may be NULL. SEQC_ERANGE for i >= count; SEQC_EINVAL when st
  * is too small. */
-SEQC_API int seqc_batches_fill(const seqc_batches *bt, size_t i, seqc_s2s_store *st,
+SEQC_API int seqc_batches_fill(seqc_batches *bt, size_t i, seqc_s2s_store *st,
 			       seqc_s2s_batch *b, seqc_batch_info *info);
 
 /* The training iterator: fills the next batch of the epoch and moves on;
