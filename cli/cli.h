@@ -75,5 +75,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
+int cmd_bleu(int argc, char **argv);
 
 #endif

@@ -20,13 +20,13 @@ static void usage(FILE *out)
 		"  tokenize    text to token ids (GPT-2 BPE, our BPE, SentencePiece, characters)\n"
 		"  detokenize  token ids to text\n"
 		"  tokenizer   train a BPE, SentencePiece or character tokenizer on a corpus\n"
+		"  bleu        corpus BLEU and chrF of hypotheses against references\n"
 		"  demo        train a small MLP on a toy problem with the core engine\n"
 		"  --version   print the version\n"
 		"  --help      print this help\n"
 		"\n"
 		"commands to come (see README.md, 'What works today'):\n"
 		"  translate   translate with a seq2seq model\n"
-		"  bleu        corpus BLEU and chrF of hypotheses against references\n"
 		"\n"
 		"example:\n"
 		"  seqc train --data input.txt --out run --time 5\n"
@@ -59,6 +59,7 @@ int main(int argc, char **argv)
 		{ "detokenize", cmd_detokenize },
 		{ "tokenizer", cmd_tokenizer },
 		{ "demo", cmd_demo },
+		{ "bleu", cmd_bleu },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(cmd, commands[i].name))
