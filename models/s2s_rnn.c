@@ -1064,6 +1064,19 @@ int seqc_s2sr_attention(const seqc_s2sr *m, float *weights)
 	return 0;
 }
 
+int seqc_s2sr_last_state(const seqc_s2sr *m, float *h_top, float *h_tilde)
+{
+	const seqc_s2sr_decode *d = m->dec;
+	size_t RH = d->rows * m->c.hidden;
+	if (!d->rows || !d->stepped)
+		return seqc_error(SEQC_ESTATE, "s2s-rnn last_state: no step since start");
+	if (h_top)
+		memcpy(h_top, d->h + (m->c.dec_layers - 1) * RH, RH * sizeof(float));
+	if (h_tilde)
+		memcpy(h_tilde, d->feed, RH * sizeof(float));
+	return 0;
+}
+
 size_t seqc_s2sr_activation_bytes(const seqc_s2sr_config *c, size_t B, size_t S, size_t T)
 {
 	size_t H = c->hidden, E = c->embed, G = (size_t)seqc_cell_gates(c->cell);

@@ -164,6 +164,11 @@ SEQC_API int seqc_s2sr_reorder(seqc_s2sr *m, const size_t *from, size_t n);
  * step. */
 SEQC_API int seqc_s2sr_attention(const seqc_s2sr *m, float *weights);
 
+/* The last step's top-layer decoder state h_t and attentional vector h~_t
+ * into h_top and h_tilde [rows, H] (either may be NULL). SEQC_ESTATE
+ * before a step. */
+SEQC_API int seqc_s2sr_last_state(const seqc_s2sr *m, float *h_top, float *h_tilde);
+
 /* Bytes of arena a training batch [B, S] -> [B, T] takes (forward and
  * backward): an estimate for the memory report. */
 SEQC_API size_t seqc_s2sr_activation_bytes(const seqc_s2sr_config *c, size_t B, size_t S,
