@@ -1170,6 +1170,76 @@ START_TEST(test_sample_beam)
 }
 END_TEST
 
+/* seqc bleu: sacreBLEU's output lines on a hand-computed example (see
+ * tests/decode/test_bleu.c, test_partial), JSON, chrF, and refusals:
+ * mismatched line counts, a missing file, invalid UTF-8, an empty
+ * reference line, no files. */
+START_TEST(test_bleu)
+{
+	const char *ref = tmp("ref.txt"), *hyp = tmp("hyp.txt"), *hyp3 = tmp("hyp3.txt");
+	write_blob(ref, "the cat is on the mat\nthe dog\n", 30);
+	write_blob(hyp, "the cat sat on the mat\n\n", 24);
+	/* the empty second hypothesis adds 0/0 and ref_len 2: 6 vs 8 tokens,
+	 * BP = exp(1 - 8/6); the precisions stay 5/6 3/5 1/4 and 100/(2*3) */
+	result r = RUN("bleu", ref, hyp);
+	expect_code(&r, 0, "seqc bleu");
+	char want[256];
+	double bp = exp(1 - 8.0 / 6), score = bp * pow(500.0 / 6 * 60 * 25 * (100.0 / 6), 0.25);
+	snprintf(want, sizeof want,
+		 "BLEU = %.2f 83.3/60.0/25.0/16.7 (BP = %.3f ratio = 0.750 hyp_len = 6 ref_len = 8)\n"
+		 "BLEU signature: nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:seqc-%s\n",
+		 score, bp, seqc_version());
+	ck_assert_str_eq(r.out.data, want);
+	free_result(&r);
+	r = RUN("bleu", ref, hyp, "--json", "--chrf");
+	expect_code(&r, 0, "seqc bleu --json");
+	json_t *o = json_loads(r.out.data, 0, NULL);
+	ck_assert_msg(o != NULL, "not one JSON line: %s", r.out.data);
+	json_t *b = json_object_get(o, "bleu");
+	ck_assert_double_eq_tol(json_number_value(json_object_get(b, "score")), score, 1e-9);
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(b, "counts"), 1)), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(o, "chrf"), "name")), "chrF2");
+	json_decref(o);
+	free_result(&r);
+	r = RUN("bleu", ref, hyp, "--chrf++", "--lowercase");
+	expect_code(&r, 0, "seqc bleu --chrf++");
+	ck_assert_msg(strstr(r.out.data, "\nchrF2++ = ") && strstr(r.out.data, "case:lc|eff:yes|nc:6|nw:2"), "%s",
+		      r.out.data);
+	free_result(&r);
+	/* refusals */
+	write_blob(hyp3, "a\nb\nc\n", 6);
+	r = RUN("bleu", ref, hyp3);
+	expect_code(&r, 1, "mismatched line counts");
+	ck_assert_msg(strstr(r.err.data, "ref.txt has 2 lines") && strstr(r.err.data, "hyp3.txt has 3"), "%s",
+		      r.err.data);
+	free_result(&r);
+	r = RUN("bleu", ref, tmp("missing.txt"));
+	expect_code(&r, 1, "missing file");
+	ck_assert_msg(strstr(r.err.data, "missing.txt"), "%s", r.err.data);
+	free_result(&r);
+	write_blob(hyp3, "fine\nbad \xC3(\n", 11);
+	r = RUN("bleu", ref, hyp3);
+	expect_code(&r, 1, "invalid UTF-8");
+	ck_assert_msg(strstr(r.err.data, "hyp3.txt:2: invalid UTF-8"), "%s", r.err.data);
+	free_result(&r);
+	write_blob(hyp3, "x\n\n", 3);
+	r = RUN("bleu", hyp3, hyp);
+	expect_code(&r, 1, "empty reference line");
+	ck_assert_msg(strstr(r.err.data, "hyp3.txt:2") && strstr(r.err.data, "empty"), "%s", r.err.data);
+	free_result(&r);
+	r = RUN("bleu", ref);
+	expect_code(&r, 2, "one file");
+	free_result(&r);
+	r = RUN("bleu", ref, hyp, "--smooth");
+	expect_code(&r, 2, "unknown option");
+	ck_assert_msg(strstr(r.err.data, "--smooth"), "%s", r.err.data);
+	free_result(&r);
+	r = RUN("--help");
+	ck_assert_msg(strstr(r.out.data, "  bleu  "), "%s", r.out.data);
+	free_result(&r);
+}
+END_TEST
+
 int main(void)
 {
 	seqc_bin = getenv("SEQC_BIN");
@@ -1198,6 +1268,7 @@ int main(void)
 	tcase_add_test(tc, test_scheduled_sampling);
 	tcase_add_test(tc, test_sample_beam);
 	tcase_add_test(tc, test_sample_options);
+	tcase_add_test(tc, test_bleu);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
 	remove_tree(suite_root);
