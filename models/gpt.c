@@ -7,6 +7,7 @@
 
 #include "seq/attention_internal.h"
 #include "seq/gemm_packed.h"
+#include "seq/memory.h"
 
 seqc_gpt_config seqc_gpt_config_defaults(void)
 {
@@ -426,6 +427,15 @@ static int grow_cache(seqc_gpt *m, size_t cap, float **old_k, float **old_v)
 	if (!cap || cap > SEQC_GPT_MAX_DIM || per_row > SIZE_MAX / sizeof(float) / cap / m->c.layers)
 		return seqc_error(SEQC_EINVAL, "gpt: %zu rows", cap);
 	size_t n = m->c.layers * cap * per_row;
+	/* keys, values and the reorder scratch: a long context times many rows
+	 * can ask for more than the machine has; refuse before allocating */
+	char what[80];
+	snprintf(what, sizeof what, "gpt: the key/value cache of %zu rows of %zu positions", cap,
+		 m->c.context);
+	size_t bytes = seqc_mul_sat(seqc_add_sat(seqc_mul_sat(2, n), cap * per_row), sizeof(float));
+	int rc = seqc_check_memory(bytes, what);
+	if (rc < 0)
+		return rc;
 	float *k = malloc(n * sizeof(float)), *v = malloc(n * sizeof(float));
 	float *scratch = malloc(cap * per_row * sizeof(float));
 	if (!k || !v || !scratch) {

@@ -1,8 +1,11 @@
 #include "seq/params.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "seq/memory.h"
 
 seqc_params *seqc_params_create(void)
 {
@@ -81,6 +84,13 @@ int seqc_params_finalize(seqc_params *p, seqc_rng *rng)
 	if (p->finalized)
 		return seqc_error(SEQC_ESTATE, "params: already finalized");
 	size_t n = p->numel ? p->numel : 1;
+	/* refused here, before the allocation, rather than allocated lazily
+	 * and killed by the kernel halfway through initialization */
+	char what[64];
+	snprintf(what, sizeof what, "params: %zu parameters (values and gradients)", p->numel);
+	int rc = seqc_check_memory(seqc_mul_sat(2 * sizeof(float), n), what);
+	if (rc < 0)
+		return rc;
 	p->values = malloc(n * sizeof(float));
 	p->grads = calloc(n, sizeof(float));
 	if (!p->values || !p->grads)
@@ -90,8 +100,7 @@ int seqc_params_finalize(seqc_params *p, seqc_rng *rng)
 		seqc_param *q = p->items[i];
 		q->t.val = p->values + q->offset;
 		q->t.grad = p->grads + q->offset;
-		int rc = seqc_init_tensor(&q->t, q->init, rng);
-		if (rc < 0)
+		if ((rc = seqc_init_tensor(&q->t, q->init, rng)) < 0)
 			return rc;
 	}
 	p->finalized = true;

@@ -4,6 +4,7 @@
 
 #include "seq/error.h"
 #include "seq/graph.h"
+#include "seq/memory.h"
 #include "seq/ops.h"
 #include "seq/params.h"
 #include "seq/rng.h"

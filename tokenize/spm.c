@@ -119,6 +119,10 @@ static int build_decode_table(spm_tok *t, const char *what)
 					  SEQC_TOK_MAX_PIECE);
 		if (seqc_utf8_first_invalid((const uint8_t *)p, len) < len)
 			return seqc_error(SEQC_EFORMAT, "%s: piece %zu is not valid UTF-8", what, i);
+		/* SentencePiece indexes pieces as C strings: one with a NUL byte
+		 * could never be looked up (found by fuzzing) */
+		if (memchr(p, '\0', len))
+			return seqc_error(SEQC_EFORMAT, "%s: piece %zu contains a NUL byte", what, i);
 		total += len;
 	}
 	t->dec = malloc(total ? total : 1);
