@@ -143,23 +143,198 @@ static int side_encode(side *s, const char *line, size_t len, bool replace, int3
 	return 0;
 }
 
-/* ---- building the flat storage ---- */
+/* ---- tokenizing in chunks ---- */
 
-static int push_ids(seqc_pairs *p, size_t *cap, size_t *used, const int32_t *ids, size_t n)
+/* Lines are tokenized in chunks of this many, in parallel (OpenMP), each
+ * chunk into its own buffer; the chunks are then joined in order, so the
+ * result and the first error reported do not depend on the threads. */
+#define CHUNK_LINES 1024
+
+typedef struct chunk {
+	const char *start[2]; /* its first line in each side's text (text input) */
+	size_t first, count;  /* lines [first, first + count), 0-based */
+	int32_t *ids;         /* its tokens; pair offsets relative to them until joined */
+	size_t n_ids, cap;
+	size_t kept;          /* its pairs, at out->pairs[first .. first + kept) until joined */
+	size_t n_empty, n_long, n_replaced;
+	size_t max_src, max_tgt, src_tokens, tgt_tokens;
+	int rc;
+	char msg[1024]; /* the worker thread's message when rc < 0 */
+} chunk;
+
+typedef struct job {
+	const seqc_pairs_options *o;
+	seqc_pairs *out;
+	side sides[2];            /* source, target: name, tokenizer, end of text */
+	const char *const *lines; /* sources from strings; NULL for text */
+	chunk *chunks;
+	size_t nchunks;
+} job;
+
+static int push_ids(chunk *c, const int32_t *ids, size_t n)
 {
-	if (n > *cap - *used) {
-		size_t want = max_size(2 * *cap, *used + n);
-		if (want > SIZE_MAX / sizeof(int32_t))
-			return seqc_error(SEQC_ENOMEM, "pairs: %zu tokens", want);
-		int32_t *b = realloc(p->ids, want * sizeof(int32_t));
+	if (n > c->cap - c->n_ids) {
+		size_t want = max_size(2 * c->cap, c->n_ids + n);
+		int32_t *b = want <= SIZE_MAX / sizeof(int32_t) ? realloc(c->ids, want * sizeof(int32_t))
+								: NULL;
 		if (!b)
 			return seqc_error(SEQC_ENOMEM, "pairs: cannot allocate %zu tokens", want);
-		p->ids = b;
-		*cap = want;
+		c->ids = b;
+		c->cap = want;
 	}
-	memcpy(p->ids + *used, ids, n * sizeof(int32_t));
-	*used += n;
+	memcpy(c->ids + c->n_ids, ids, n * sizeof(int32_t));
+	c->n_ids += n;
 	return 0;
+}
+
+/* Records one line's (or pair's) ids; n is 0 for sources. */
+static int keep(const job *j, chunk *c, size_t line, const int32_t *x, size_t m, const int32_t *y,
+		size_t n)
+{
+	seqc_pair *pr = &j->out->pairs[c->first + c->kept];
+	pr->off = c->n_ids;
+	pr->src_len = (uint32_t)m;
+	pr->tgt_len = (uint32_t)n;
+	pr->line = (uint32_t)line;
+	int rc = push_ids(c, x, m);
+	if (rc == 0)
+		rc = push_ids(c, y, n);
+	if (rc < 0)
+		return rc;
+	c->kept++;
+	c->max_src = max_size(c->max_src, m + 1);
+	c->src_tokens += m + 1;
+	if (j->out->has_target) {
+		c->max_tgt = max_size(c->max_tgt, n + 1);
+		c->tgt_tokens += n + 1;
+	}
+	return 0;
+}
+
+/* Line `line` (1-based) of the strings of seqc_sources_from_lines. */
+static int string_line(const job *j, side *a, size_t line, const char **text, size_t *len)
+{
+	*text = j->lines[line - 1] ? j->lines[line - 1] : "";
+	*len = strlen(*text);
+	a->line = line;
+	if (*len > SEQC_PAIRS_MAX_LINE)
+		return seqc_error(SEQC_EINVAL, "%s:%zu: a line of %zu bytes, more than %zu", a->name,
+				  line, *len, SEQC_PAIRS_MAX_LINE);
+	return 0;
+}
+
+/* One line of each side: tokenized, then kept, or counted and skipped
+ * (pairs) or counted and kept (sources). */
+static int take_line(const job *j, chunk *c, side *a, side *b, size_t line)
+{
+	const seqc_pairs_options *o = j->o;
+	bool pairs = j->out->has_target;
+	const char *la, *lb = NULL;
+	size_t na, nb = 0, m = 0, n = 0;
+	int32_t *x = NULL, *y = NULL;
+	bool ra = false, rb = false;
+	int rc = j->lines ? string_line(j, a, line, &la, &na) : side_next(a, &la, &na);
+	if (rc == 0 && pairs)
+		rc = side_next(b, &lb, &nb);
+	if (rc == 0)
+		rc = side_encode(a, la, na, o->replace_invalid, &x, &m, &ra);
+	if (rc == 0 && pairs)
+		rc = side_encode(b, lb, nb, o->replace_invalid, &y, &n, &rb);
+	if (rc == 0) {
+		bool empty = m == 0 || (pairs && n == 0);
+		bool lng = o->max_len && (m + 1 > o->max_len || (pairs && n + 1 > o->max_len));
+		c->n_replaced += ra || rb;
+		c->n_empty += empty;
+		c->n_long += !empty && lng;
+		if (!pairs || (!empty && !lng))
+			rc = keep(j, c, line, x, m, y, n);
+	}
+	free(x);
+	free(y);
+	return rc;
+}
+
+static void encode_chunk(const job *j, chunk *c)
+{
+	side a = j->sides[0], b = j->sides[1];
+	a.p = c->start[0];
+	b.p = c->start[1];
+	a.line = b.line = c->first;
+	for (size_t k = 0; k < c->count && c->rc == 0; k++)
+		c->rc = take_line(j, c, &a, &b, c->first + k + 1);
+	if (c->rc < 0)
+		snprintf(c->msg, sizeof c->msg, "%s", seqc_errmsg());
+}
+
+/* The chunks over `lines` lines, and where each begins in the texts. */
+static int plan(job *j, size_t lines, int sides)
+{
+	j->nchunks = (lines + CHUNK_LINES - 1) / CHUNK_LINES;
+	j->chunks = calloc(max_size(j->nchunks, 1), sizeof *j->chunks);
+	j->out->pairs = malloc(max_size(lines, 1) * sizeof *j->out->pairs);
+	if (!j->chunks || !j->out->pairs)
+		return seqc_error(SEQC_ENOMEM, "pairs: cannot allocate for %zu lines", lines);
+	for (size_t i = 0; i < j->nchunks; i++) {
+		j->chunks[i].first = i * CHUNK_LINES;
+		j->chunks[i].count = min_size(CHUNK_LINES, lines - i * CHUNK_LINES);
+	}
+	for (int s = 0; s < sides; s++) {
+		const char *q = j->sides[s].p;
+		for (size_t i = 0; i < j->nchunks; i++) {
+			j->chunks[i].start[s] = q;
+			for (size_t k = 0; k < CHUNK_LINES && q < j->sides[s].end; k++) {
+				const char *nl = memchr(q, '\n', (size_t)(j->sides[s].end - q));
+				q = nl ? nl + 1 : j->sides[s].end;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Tokenizes every chunk, then joins them in order into j->out: the first
+ * chunk that failed gives the error; else one allocation of exactly the
+ * tokens kept. */
+static int run(job *j)
+{
+#pragma omp parallel for schedule(dynamic, 1) if (j->nchunks > 1)
+	for (size_t i = 0; i < j->nchunks; i++)
+		encode_chunk(j, &j->chunks[i]);
+	size_t total = 0;
+	for (size_t i = 0; i < j->nchunks; i++) {
+		if (j->chunks[i].rc < 0)
+			return seqc_error(j->chunks[i].rc, "%s", j->chunks[i].msg);
+		total += j->chunks[i].n_ids;
+	}
+	seqc_pairs *p = j->out;
+	p->ids = malloc(max_size(total, 1) * sizeof(int32_t));
+	if (!p->ids)
+		return seqc_error(SEQC_ENOMEM, "pairs: cannot allocate %zu tokens", total);
+	size_t at = 0;
+	for (size_t i = 0; i < j->nchunks; i++) {
+		const chunk *c = &j->chunks[i];
+		memcpy(p->ids + at, c->ids, c->n_ids * sizeof(int32_t));
+		/* moved down in order: p->n <= c->first + k */
+		for (size_t k = 0; k < c->kept; k++) {
+			p->pairs[p->n] = p->pairs[c->first + k];
+			p->pairs[p->n++].off += at;
+		}
+		at += c->n_ids;
+		p->n_empty += c->n_empty;
+		p->n_long += c->n_long;
+		p->n_replaced += c->n_replaced;
+		p->max_src = max_size(p->max_src, c->max_src);
+		p->max_tgt = max_size(p->max_tgt, c->max_tgt);
+		p->src_tokens += c->src_tokens;
+		p->tgt_tokens += c->tgt_tokens;
+	}
+	return 0;
+}
+
+static void job_free(job *j)
+{
+	for (size_t i = 0; j->chunks && i < j->nchunks; i++)
+		free(j->chunks[i].ids);
+	free(j->chunks);
 }
 
 /* The special ids and vocabulary sizes batches need; a side without eos
@@ -187,73 +362,9 @@ static int set_specials(seqc_pairs *p, const seqc_tok *src, const seqc_tok *tgt)
 	return 0;
 }
 
-/* Records one line's (or pair's) ids; n_tgt is 0 for sources. */
-static int keep(seqc_pairs *p, size_t *cap, size_t *used, size_t line, const int32_t *x, size_t m,
-		const int32_t *y, size_t n)
-{
-	seqc_pair *pr = &p->pairs[p->n];
-	pr->off = *used;
-	pr->src_len = (uint32_t)m;
-	pr->tgt_len = (uint32_t)n;
-	pr->line = (uint32_t)line;
-	int rc = push_ids(p, cap, used, x, m);
-	if (rc == 0 && n)
-		rc = push_ids(p, cap, used, y, n);
-	if (rc < 0)
-		return rc;
-	p->n++;
-	p->max_src = max_size(p->max_src, m + 1);
-	p->src_tokens += m + 1;
-	if (p->has_target) {
-		p->max_tgt = max_size(p->max_tgt, n + 1);
-		p->tgt_tokens += n + 1;
-	}
-	return 0;
-}
-
-/* pairs[] for every line (kept <= lines) and ids for cap tokens, a guess
- * (about 4 bytes a subword) grown by doubling. */
-static int alloc_pairs(seqc_pairs *p, size_t lines, size_t cap)
-{
-	p->pairs = malloc(max_size(lines, 1) * sizeof *p->pairs);
-	p->ids = cap <= SIZE_MAX / sizeof(int32_t) ? malloc(cap * sizeof(int32_t)) : NULL;
-	if (!p->pairs || !p->ids)
-		return seqc_error(SEQC_ENOMEM, "pairs: cannot allocate %zu lines", lines);
-	return 0;
-}
-
 static const char *name_or(const char *path, const char *dflt)
 {
 	return path ? path : dflt;
-}
-
-/* One pair of lines: tokenized, then kept or counted as skipped. */
-static int take_pair(const seqc_pairs_options *o, side *a, side *b, seqc_pairs *p, size_t *cap,
-		     size_t *used)
-{
-	const char *la, *lb;
-	size_t na, nb, m = 0, n = 0;
-	int32_t *x = NULL, *y = NULL;
-	bool ra = false, rb = false;
-	int rc = side_next(a, &la, &na);
-	if (rc == 0)
-		rc = side_next(b, &lb, &nb);
-	if (rc == 0)
-		rc = side_encode(a, la, na, o->replace_invalid, &x, &m, &ra);
-	if (rc == 0)
-		rc = side_encode(b, lb, nb, o->replace_invalid, &y, &n, &rb);
-	if (rc == 0) {
-		p->n_replaced += ra || rb;
-		if (m == 0 || n == 0)
-			p->n_empty++;
-		else if (o->max_len && (m + 1 > o->max_len || n + 1 > o->max_len))
-			p->n_long++;
-		else
-			rc = keep(p, cap, used, a->line, x, m, y, n);
-	}
-	free(x);
-	free(y);
-	return rc;
 }
 
 int seqc_pairs_from_text(const seqc_pairs_options *o, const char *src, size_t src_len,
@@ -263,28 +374,28 @@ int seqc_pairs_from_text(const seqc_pairs_options *o, const char *src, size_t sr
 	if (!o)
 		return seqc_error(SEQC_EINVAL, "pairs: no options");
 	out->has_target = true;
-	const char *sn = name_or(o->src_path, "source"), *tn = name_or(o->tgt_path, "target");
-	side a = { 0 }, b = { 0 };
+	job j = { .o = o, .out = out };
+	side *a = &j.sides[0], *b = &j.sides[1];
 	int rc = set_specials(out, o->src_tok, o->tgt_tok);
 	if (rc == 0)
-		rc = side_init(&a, sn, o->src_tok, src, src ? src_len : 0);
+		rc = side_init(a, name_or(o->src_path, "source"), o->src_tok, src, src ? src_len : 0);
 	if (rc == 0)
-		rc = side_init(&b, tn, o->tgt_tok, tgt, tgt ? tgt_len : 0);
-	if (rc == 0 && a.lines != b.lines)
+		rc = side_init(b, name_or(o->tgt_path, "target"), o->tgt_tok, tgt, tgt ? tgt_len : 0);
+	if (rc == 0 && a->lines != b->lines)
 		rc = seqc_error(SEQC_EINVAL,
 				"pairs: %s has %zu lines but %s has %zu: the files are not "
 				"line-aligned translations",
-				sn, a.lines, tn, b.lines);
-	size_t cap = max_size((src_len + tgt_len) / 4, 64), used = 0;
+				a->name, a->lines, b->name, b->lines);
 	if (rc == 0)
-		rc = alloc_pairs(out, a.lines, cap);
-	for (size_t i = 0; rc == 0 && i < a.lines; i++)
-		rc = take_pair(o, &a, &b, out, &cap, &used);
+		rc = plan(&j, a->lines, 2);
+	if (rc == 0)
+		rc = run(&j);
 	if (rc == 0 && out->n == 0)
 		rc = seqc_error(SEQC_EINVAL,
 				"pairs: no pair left in %s and %s: %zu lines, %zu with an empty "
 				"side, %zu with a side over max_len %zu",
-				sn, tn, a.lines, out->n_empty, out->n_long, o->max_len);
+				a->name, b->name, a->lines, out->n_empty, out->n_long, o->max_len);
+	job_free(&j);
 	if (rc < 0)
 		seqc_pairs_free(out);
 	return rc;
@@ -309,44 +420,22 @@ int seqc_pairs_load(const seqc_pairs_options *o, seqc_pairs *out)
 
 /* ---- sources ---- */
 
-/* One source line: kept whatever its length, counted when empty or long. */
-static int take_source(const seqc_pairs_options *o, side *a, const char *line, size_t len,
-		       seqc_pairs *p, size_t *cap, size_t *used)
-{
-	int32_t *x = NULL;
-	size_t m = 0;
-	bool replaced = false;
-	int rc = side_encode(a, line, len, o->replace_invalid, &x, &m, &replaced);
-	if (rc == 0) {
-		p->n_replaced += replaced;
-		p->n_empty += m == 0;
-		p->n_long += o->max_len && m + 1 > o->max_len;
-		rc = keep(p, cap, used, a->line, x, m, NULL, 0);
-	}
-	free(x);
-	return rc;
-}
-
 int seqc_sources_from_text(const seqc_pairs_options *o, const char *text, size_t len,
 			   seqc_pairs *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!o)
 		return seqc_error(SEQC_EINVAL, "sources: no options");
-	side a = { 0 };
+	job j = { .o = o, .out = out };
 	int rc = set_specials(out, o->src_tok, NULL);
 	if (rc == 0)
-		rc = side_init(&a, name_or(o->src_path, "source"), o->src_tok, text, text ? len : 0);
-	size_t cap = max_size(len / 4, 64), used = 0;
+		rc = side_init(&j.sides[0], name_or(o->src_path, "source"), o->src_tok, text,
+			       text ? len : 0);
 	if (rc == 0)
-		rc = alloc_pairs(out, a.lines, cap);
-	for (size_t i = 0; rc == 0 && i < a.lines; i++) {
-		const char *line;
-		size_t n;
-		rc = side_next(&a, &line, &n);
-		if (rc == 0)
-			rc = take_source(o, &a, line, n, out, &cap, &used);
-	}
+		rc = plan(&j, j.sides[0].lines, 1);
+	if (rc == 0)
+		rc = run(&j);
+	job_free(&j);
 	if (rc < 0)
 		seqc_pairs_free(out);
 	return rc;
@@ -374,24 +463,14 @@ int seqc_sources_from_lines(const seqc_pairs_options *o, const char *const *line
 		return seqc_error(SEQC_EINVAL, "sources: no options or no lines");
 	if (n > MAX_LINES)
 		return seqc_error(SEQC_ENOMEM, "sources: %zu lines, more than %zu", n, MAX_LINES);
-	side a = { .name = name_or(o->src_path, "source"), .tok = o->src_tok };
-	size_t bytes = 0;
-	for (size_t i = 0; i < n; i++)
-		bytes += lines[i] ? strlen(lines[i]) : 0;
-	size_t cap = max_size(bytes / 4, 64), used = 0;
+	job j = { .o = o, .out = out, .lines = lines };
+	j.sides[0] = (side){ .name = name_or(o->src_path, "source"), .tok = o->src_tok };
 	int rc = set_specials(out, o->src_tok, NULL);
 	if (rc == 0)
-		rc = alloc_pairs(out, n, cap);
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const char *line = lines[i] ? lines[i] : "";
-		size_t len = strlen(line);
-		a.line = i + 1;
-		if (len > SEQC_PAIRS_MAX_LINE)
-			rc = seqc_error(SEQC_EINVAL, "%s:%zu: a line of %zu bytes, more than %zu",
-					a.name, a.line, len, SEQC_PAIRS_MAX_LINE);
-		else
-			rc = take_source(o, &a, line, len, out, &cap, &used);
-	}
+		rc = plan(&j, n, 0);
+	if (rc == 0)
+		rc = run(&j);
+	job_free(&j);
 	if (rc < 0)
 		seqc_pairs_free(out);
 	return rc;
