@@ -323,3 +323,51 @@ int seqc_ss_gpt_loss(seqc_graph *g, seqc_gpt *m, const seqc_ids *inputs, const s
 	seqc_ids in2 = seqc_ids_view2(mixed, B, T);
 	return seqc_gpt_loss(g, m, &in2, targets, dropout_rng, loss);
 }
+
+/* The per-step hook of s2s-rnn's loss: the truth, mixed row by row. */
+typedef struct ss_hook {
+	const seqc_ss_config *c;
+	double p;
+	seqc_rng *rng;
+} ss_hook;
+
+static int ss_choose_step(void *ctx, size_t t, size_t B, size_t V, const float *logits,
+			  const int32_t *truth, int32_t *chosen)
+{
+	const ss_hook *h = ctx;
+	(void)t;
+	memcpy(chosen, truth, B * sizeof *chosen);
+	return seqc_ss_choose(h->c, h->p, h->rng, logits, B, V, chosen);
+}
+
+int seqc_ss_s2s_loss(seqc_graph *g, seqc_model *m, const seqc_s2s_batch *b, seqc_rng *dropout_rng,
+		     const seqc_ss_config *c, double p, seqc_rng *ss_rng, seqc_tensor **loss)
+{
+	*loss = NULL;
+	if (m->s2sr) {
+		ss_hook h = { c, p, ss_rng };
+		return seqc_model_s2s_loss(g, m, b, dropout_rng, ss_choose_step, &h, loss);
+	}
+	/* pass 1 as in seqc_ss_gpt_loss: no gradient, no dropout */
+	bool grad = seqc_graph_set_grad(g, false), training = seqc_graph_set_training(g, false);
+	seqc_tensor *first;
+	int rc = seqc_model_s2s_logits(g, m, b, NULL, &first);
+	seqc_graph_set_grad(g, grad);
+	seqc_graph_set_training(g, training);
+	if (rc < 0)
+		return rc;
+	size_t B = b->B, T = b->T, V = m->vocab;
+	int32_t *mixed = seqc_graph_alloc(g, B * T * sizeof *mixed);
+	if (!mixed)
+		return seqc_errcode();
+	memcpy(mixed, b->tgt_in, B * T * sizeof *mixed);
+	/* input t + 1 from the prediction at t, for real positions only */
+	for (size_t r = 0; r < B; r++)
+		for (size_t t = 0; t + 1 < T && b->tgt_out[r * T + t + 1] >= 0; t++)
+			if ((rc = seqc_ss_choose(c, p, ss_rng, first->val + (r * T + t) * V, 1, V,
+						 &mixed[r * T + t + 1])) < 0)
+				return rc;
+	seqc_s2s_batch mix = *b;
+	mix.tgt_in = mixed;
+	return seqc_model_s2s_loss(g, m, &mix, dropout_rng, NULL, NULL, loss);
+}

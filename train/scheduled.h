@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "models/gpt.h"
+#include "models/model.h"
 #include "models/rnnlm.h"
 #include "seq/rng.h"
 
@@ -104,5 +104,15 @@ SEQC_API int seqc_ss_gpt_loss(seqc_graph *g, seqc_gpt *m, const seqc_ids *inputs
 			      const seqc_ids *targets, seqc_rng *dropout_rng,
 			      const seqc_ss_config *c, double p, seqc_rng *ss_rng, int32_t *used,
 			      seqc_tensor **loss);
+
+/* The loss of a sequence-to-sequence model with scheduled sampling, as
+ * seqc_model_s2s_loss with the decoder inputs after bos mixed by
+ * seqc_ss_choose (probability p of the ground truth, draws from ss_rng):
+ * s2s-rnn step by step (each step's choice from the logits of the step
+ * before, with gradients through the whole decoder), s2s-transformer in
+ * two passes as seqc_ss_gpt_loss (padded positions draw nothing). */
+SEQC_API int seqc_ss_s2s_loss(seqc_graph *g, seqc_model *m, const seqc_s2s_batch *b,
+			      seqc_rng *dropout_rng, const seqc_ss_config *c, double p,
+			      seqc_rng *ss_rng, seqc_tensor **loss);
 
 #endif

@@ -67,11 +67,13 @@ seqc_train_memory seqc_train_estimate(const seqc_model *m, const seqc_train_conf
 							     : 2;
 	mem.optim_state = buffers * n;
 	size_t window = c->k1 > c->k2 ? c->k1 : c->k2;
-	mem.activations = seqc_model_activation_bytes(m, c->batch, window);
+	/* seq2seq: batch is a budget of padded positions; window the longest pair */
+	size_t rows = seqc_model_is_s2s(m) ? (c->batch / window ? c->batch / window : 1) : c->batch;
+	mem.activations = seqc_model_activation_bytes(m, rows, window);
 	/* scheduled sampling keeps one more [B, T, V] of logits: gpt's first
 	 * pass, or the rnnlm steps' logits beside their concatenation */
 	if (scheduled(c))
-		mem.activations += c->batch * window * m->vocab * sizeof(float);
+		mem.activations += rows * window * m->vocab * sizeof(float);
 	mem.data = (n_train + n_val + 2 * c->batch) * sizeof(int32_t);
 	return mem;
 }
@@ -437,6 +439,9 @@ typedef struct trainer {
 	const int32_t *val;   /* language models: the validation stream */
 	size_t n_val;
 	int32_t bos;
+	const seqc_s2s_data *s2s; /* sequence-to-sequence: the pairs */
+	seqc_batches *batches;
+	seqc_s2s_store store;
 } trainer;
 
 static int write_log(trainer *t, json_t *line)
@@ -494,6 +499,8 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 	*sum = seqc_scale(t->g, mean, (float)*scored);
 	return *sum ? 0 : seqc_errcode();
 }
+
+static int apply_update(trainer *t, seqc_tensor *mean, double *loss, double *grad_norm);
 
 /* One update. Returns the mean loss of the scored positions in *loss. */
 static int update_lm(trainer *t, double *loss, double *grad_norm, size_t *scored_out)
@@ -577,7 +584,15 @@ static int update_lm(trainer *t, double *loss, double *grad_norm, size_t *scored
 	*scored_out = scored;
 	if (!scored)
 		return seqc_error(SEQC_ESTATE, "train: an update scored no position");
-	seqc_tensor *mean = seqc_scale(t->g, total, 1.0f / (float)scored);
+	return apply_update(t, seqc_scale(t->g, total, 1.0f / (float)scored), loss, grad_norm);
+}
+
+/* Backward from the mean loss, clipping, the optimizer's step: every
+ * task's update ends here. */
+static int apply_update(trainer *t, seqc_tensor *mean, double *loss, double *grad_norm)
+{
+	const seqc_train_config *c = t->c;
+	int rc;
 	if (!mean)
 		return seqc_errcode();
 	*loss = mean->val[0];
@@ -600,8 +615,41 @@ static int update_lm(trainer *t, double *loss, double *grad_norm, size_t *scored
 	return 0;
 }
 
+/* One update on the next batch of pairs. */
+static int update_s2s(trainer *t, double *loss, double *grad_norm, size_t *scored)
+{
+	seqc_s2s_batch b;
+	seqc_batch_info info;
+	int rc = seqc_batches_next(t->batches, &t->store, &b, &info);
+	if (rc < 0)
+		return rc;
+	t->s.epoch = (int64_t)info.epoch;
+	*scored = info.tgt_tokens;
+	seqc_graph_reset(t->g);
+	seqc_params_zero_grad(t->m->params);
+	seqc_tensor *mean;
+	rc = scheduled(t->c) ? seqc_ss_s2s_loss(t->g, t->m, &b, &t->s.dropout, &t->c->ss,
+						 seqc_ss_prob(&t->c->ss, t->s.step), &t->s.ss, &mean)
+			     : seqc_model_s2s_loss(t->g, t->m, &b, &t->s.dropout, NULL, NULL, &mean);
+	if (rc < 0)
+		return rc;
+	return apply_update(t, mean, loss, grad_norm);
+}
+
+static int update(trainer *t, double *loss, double *grad_norm, size_t *scored)
+{
+	return t->s2s ? update_s2s(t, loss, grad_norm, scored) : update_lm(t, loss, grad_norm, scored);
+}
+
 static int save_last(trainer *t)
 {
+	if (t->s2s) { /* where the batches are: epoch, next batch, the epoch's stream */
+		seqc_batches_state bs;
+		seqc_batches_get_state(t->batches, &bs);
+		t->s.epoch = (int64_t)bs.epoch;
+		t->s.pos = (size_t)bs.next;
+		t->s.data = bs.rng;
+	}
 	int rc = seqc_ckpt_save(t->path_last, t->m, t->tokenizer_json, t->s.step);
 	if (rc == 0) {
 		t->s.sched = seqc_sched_get_state(t->sched);
@@ -610,14 +658,40 @@ static int save_last(trainer *t)
 	return rc;
 }
 
+/* The validation numbers of the task: the loss, and the metric that
+ * picks the best model and feeds early stopping (lower is better: the
+ * loss, or minus the caller's score). */
+static int validate(trainer *t, double *vl, double *metric, double *score)
+{
+	*score = NAN;
+	int rc;
+	if (!t->s2s) {
+		/* attention models see at most a window of context */
+		size_t chunk = recurrent(t->m) ? t->c->eval_chunk : t->c->k1;
+		rc = seqc_eval_lm(t->m, t->val, t->n_val, t->bos, t->c->batch, chunk, vl);
+		*metric = *vl;
+		return rc;
+	}
+	if ((rc = seqc_eval_s2s(t->m, t->s2s->valid, t->c->batch, vl)) < 0)
+		return rc;
+	*metric = *vl;
+	if (!t->s2s->validate)
+		return 0;
+	if ((rc = t->s2s->validate(t->s2s->validate_ctx, t->m, score)) < 0)
+		return rc;
+	if (!isfinite(*score))
+		return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the validation %s is %g",
+				  t->s.step, t->s2s->score_name, *score);
+	*metric = -*score;
+	return 0;
+}
+
 /* A validation pass; feed_schedule: a scheduled evaluation (reported to
  * the plateau schedule and to early stopping), not the one at the end. */
 static int evaluate(trainer *t, bool feed_schedule, seqc_train_progress *pr)
 {
-	double vl;
-	/* attention models see at most a window of context */
-	size_t chunk = recurrent(t->m) ? t->c->eval_chunk : t->c->k1;
-	int rc = seqc_eval_lm(t->m, t->val, t->n_val, t->bos, t->c->batch, chunk, &vl);
+	double vl, metric, score;
+	int rc = validate(t, &vl, &metric, &score);
 	if (rc < 0)
 		return rc;
 	/* a diverged model: stop before saving it or logging a number JSON
@@ -627,29 +701,44 @@ static int evaluate(trainer *t, bool feed_schedule, seqc_train_progress *pr)
 				  t->s.step, vl);
 	pr->step = t->s.step;
 	pr->val_loss = vl;
-	pr->improved = vl < t->s.best_val;
+	pr->improved = metric < t->s.best_val;
 	if (pr->improved) {
-		t->s.best_val = vl;
+		t->s.best_val = metric;
 		if ((rc = seqc_ckpt_save(t->path_best, t->m, t->tokenizer_json, t->s.step)) < 0)
 			return rc;
 	}
 	if (feed_schedule) {
-		if (vl < t->s.stop_best) {
-			t->s.stop_best = vl;
+		if (metric < t->s.stop_best) {
+			t->s.stop_best = metric;
 			t->s.bad_evals = 0;
 		} else {
 			t->s.bad_evals++;
 		}
-		seqc_sched_report(t->sched, vl);
+		seqc_sched_report(t->sched, metric);
 	}
-	pr->best_val_loss = t->s.best_val;
-	return write_log(t, json_pack("{s:s, s:I, s:f, s:f, s:f}", "event", "eval", "step",
-				      (json_int_t)t->s.step, "val_loss", vl, "val_bits", vl / M_LN2,
-				      "best_val_loss", t->s.best_val));
+	bool scored = !isnan(score);
+	pr->best_val_loss = scored ? NAN : t->s.best_val;
+	pr->val_score = score;
+	pr->best_val_score = scored ? -t->s.best_val : NAN;
+	pr->score_name = scored ? t->s2s->score_name : NULL;
+	json_t *line = json_pack("{s:s, s:I, s:f, s:f}", "event", "eval", "step", (json_int_t)t->s.step,
+				 "val_loss", vl, "val_bits", vl / M_LN2);
+	char key[64];
+	if (line && scored) {
+		snprintf(key, sizeof key, "best_%s", t->s2s->score_name);
+		if (json_object_set_new(line, t->s2s->score_name, json_real(score)) < 0 ||
+		    json_object_set_new(line, key, json_real(-t->s.best_val)) < 0)
+			json_decref(line), line = NULL;
+	} else if (line && json_object_set_new(line, "best_val_loss", json_real(t->s.best_val)) < 0) {
+		json_decref(line), line = NULL;
+	}
+	return write_log(t, line);
 }
 
 static void trainer_free(trainer *t)
 {
+	seqc_batches_destroy(t->batches);
+	seqc_s2s_store_free(&t->store);
 	seqc_graph_destroy(t->g);
 	seqc_optim_destroy(t->optim);
 	seqc_sched_destroy(t->sched);
@@ -754,7 +843,8 @@ static int run_loop(trainer *t, seqc_train_callback cb, void *ctx)
 {
 	const seqc_train_config *c = t->c;
 	int rc;
-	seqc_train_progress pr = { .steps = c->steps, .val_loss = NAN, .best_val_loss = t->s.best_val };
+	seqc_train_progress pr = { .steps = c->steps, .val_loss = NAN, .best_val_loss = t->s.best_val,
+				   .val_score = NAN, .best_val_score = NAN };
 	/* start: since the last fold of wall time into t->s.elapsed (at each
 	 * evaluation); run_start: of this run, for the time limit */
 	double start = now(), run_start = start, train_time = 0, loss_sum = 0;
@@ -770,7 +860,7 @@ static int run_loop(trainer *t, seqc_train_callback cb, void *ctx)
 		}
 		double t0 = now(), loss = 0, gnorm = 0;
 		size_t scored;
-		if ((rc = update_lm(t, &loss, &gnorm, &scored)) < 0)
+		if ((rc = update(t, &loss, &gnorm, &scored)) < 0)
 			return rc;
 		train_time += now() - t0;
 		tokens += scored;
@@ -789,6 +879,8 @@ static int run_loop(trainer *t, seqc_train_callback cb, void *ctx)
 				.eta = c->steps ? (double)(c->steps - t->s.step) / rate
 					: c->time_limit - (now() - run_start),
 				.ss_prob = seqc_ss_prob(&c->ss, t->s.step - 1),
+				.val_score = pr.val_score, .best_val_score = pr.best_val_score,
+				.score_name = pr.score_name,
 			};
 			json_t *line = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I}", "event", "train",
 						 "step", (json_int_t)t->s.step, "loss", pr.loss, "lr", pr.lr,
@@ -831,9 +923,14 @@ static int run_loop(trainer *t, seqc_train_callback cb, void *ctx)
 	t->s.elapsed += now() - start;
 	if ((rc = save_last(t)) < 0)
 		return rc;
-	if ((rc = write_log(t, json_pack("{s:s, s:I, s:s, s:f, s:f}", "event", "done", "step",
-					 (json_int_t)t->s.step, "reason", stop, "best_val_loss",
-					 t->s.best_val, "elapsed", t->s.elapsed))) < 0)
+	json_t *done = json_pack("{s:s, s:I, s:s, s:f}", "event", "done", "step",
+				 (json_int_t)t->s.step, "reason", stop, "elapsed", t->s.elapsed);
+	char key[64];
+	snprintf(key, sizeof key, "best_%s", pr.score_name ? pr.score_name : "val_loss");
+	if (done && json_object_set_new(done, key, json_real(pr.score_name ? -t->s.best_val
+									    : t->s.best_val)) < 0)
+		json_decref(done), done = NULL;
+	if ((rc = write_log(t, done)) < 0)
 		return rc;
 	seqc_plot_loss_svg(t->path_log, t->path_svg);
 	pr.event = SEQC_TRAIN_DONE;
@@ -873,6 +970,85 @@ int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_train, const
 	if ((rc = seqc_lm_streams_init(&t.train, train_ids, n_train, B, bos)) < 0 ||
 	    (rc = open_run(&t)) < 0)
 		goto done;
+	rc = run_loop(&t, cb, ctx);
+done:
+	trainer_free(&t);
+	return rc;
+}
+
+/* ---- sequence-to-sequence ---- */
+
+int seqc_eval_s2s(seqc_model *m, const seqc_pairs *p, size_t max_tokens, double *loss)
+{
+	*loss = NAN;
+	seqc_batches *bt = seqc_batches_build(p, max_tokens, 0, SEQC_BATCHES_SORTED, NULL);
+	seqc_graph *g = seqc_graph_create(0);
+	int rc = bt && g ? 0 : seqc_errcode();
+	if (rc < 0)
+		goto done;
+	seqc_graph_set_grad(g, false);
+	seqc_graph_set_training(g, false);
+	seqc_ce_opts ce = { .reduction = SEQC_REDUCE_SUM, .ignore_index = -1 };
+	double total = 0;
+	size_t count = 0;
+	for (size_t i = 0; i < seqc_batches_count(bt); i++) {
+		seqc_s2s_batch b;
+		seqc_batch_info info;
+		seqc_tensor *logits, *sum;
+		seqc_graph_reset(g);
+		if ((rc = seqc_batches_fill(bt, i, NULL, &b, &info)) < 0 ||
+		    (rc = seqc_model_s2s_logits(g, m, &b, NULL, &logits)) < 0)
+			goto done;
+		seqc_ids tg = seqc_ids_view2((int32_t *)b.tgt_out, b.B, b.T);
+		if (!(sum = seqc_cross_entropy(g, logits, &tg, &ce))) {
+			rc = seqc_errcode();
+			goto done;
+		}
+		total += sum->val[0];
+		count += info.tgt_tokens;
+	}
+	*loss = count ? total / (double)count : NAN;
+done:
+	seqc_graph_destroy(g);
+	seqc_batches_destroy(bt);
+	return rc;
+}
+
+int seqc_train_s2s(seqc_model *m, const seqc_s2s_data *d, const seqc_train_config *c,
+		   const char *tokenizer_json, seqc_train_callback cb, void *ctx)
+{
+	trainer t = { .m = m, .c = c, .tokenizer_json = tokenizer_json, .s2s = d };
+	int rc = check_config(c);
+	if (rc < 0)
+		return rc;
+	if (!seqc_model_is_s2s(m))
+		return seqc_error(SEQC_EUNSUPPORTED, "train: arch %s is not a sequence-to-sequence model "
+				  "(train it with seqc_train_lm)", m->arch);
+	const seqc_pairs *tr = d->train, *va = d->valid;
+	if (!tr || !va || !tr->has_target || !va->has_target || !tr->n || !va->n)
+		return seqc_error(SEQC_EINVAL, "train: seq2seq training needs training and validation "
+				  "pairs with targets");
+	if (tr->src_vocab != m->src_vocab || tr->tgt_vocab != m->vocab || va->src_vocab != m->src_vocab ||
+	    va->tgt_vocab != m->vocab)
+		return seqc_error(SEQC_EINVAL, "train: the pairs' vocabularies (%zu -> %zu) are not the "
+				  "model's (%zu -> %zu)", tr->src_vocab, tr->tgt_vocab, m->src_vocab,
+				  m->vocab);
+	if (d->validate && !d->score_name)
+		return seqc_error(SEQC_EINVAL, "train: a validation score needs a name");
+	seqc_rng data;
+	seqc_rng_seed(&data, c->seed, SEQC_STREAM_DATA);
+	t.batches = seqc_batches_build(tr, c->batch, d->max_sentences, SEQC_BATCHES_SHUFFLE, &data);
+	if (!t.batches) {
+		rc = seqc_errcode();
+		goto done;
+	}
+	if ((rc = seqc_s2s_store_init(&t.store, t.batches)) < 0 || (rc = open_run(&t)) < 0)
+		goto done;
+	if (c->resume) {
+		seqc_batches_state bs = { .epoch = (uint64_t)t.s.epoch, .next = t.s.pos, .rng = t.s.data };
+		if ((rc = seqc_batches_set_state(t.batches, &bs)) < 0)
+			goto done;
+	}
 	rc = run_loop(&t, cb, ctx);
 done:
 	trainer_free(&t);

@@ -35,11 +35,13 @@
 
 #include "models/model.h"
 #include "train/optim.h"
+#include "train/pairs.h"
 #include "train/schedule.h"
 #include "train/scheduled.h"
 
 typedef struct seqc_train_config {
-	size_t batch;            /* B streams */
+	size_t batch;            /* B streams; seq2seq: the token budget of a batch (padded
+				    positions B * max(S, T), as fairseq's --max-tokens) */
 	size_t k1, k2;           /* BPTT: steps between updates, steps backpropagated */
 	int64_t steps;           /* stop after this many updates in all (0: no limit) */
 	double time_limit;       /* stop after this many seconds of this run (0: none) */
@@ -88,6 +90,10 @@ typedef struct seqc_train_progress {
 	const char *stop_reason; /* DONE: "steps", "time", "early stopping" */
 	double ss_prob;        /* STEP: probability of the ground truth at the last update (1:
 				  teacher forcing) */
+	double val_score;      /* seq2seq with a validation score (BLEU): the last one (NAN:
+				  none) */
+	double best_val_score;
+	const char *score_name; /* "bleu" */
 } seqc_train_progress;
 
 typedef void (*seqc_train_callback)(const seqc_train_progress *p, void *ctx);
@@ -109,6 +115,36 @@ SEQC_API int seqc_train_lm(seqc_model *m, const int32_t *train_ids, size_t n_tra
 			   const int32_t *val_ids, size_t n_val, int32_t bos,
 			   const seqc_train_config *c, const char *tokenizer_json,
 			   seqc_train_callback cb, void *ctx);
+
+/* Sequence-to-sequence training (s2s-rnn, s2s-transformer) on sentence
+ * pairs: batches of about c->batch padded positions, sorted by length and
+ * shuffled per epoch (train/pairs.h), teacher forcing or scheduled
+ * sampling (recurrent decoders step by step, transformers in two passes),
+ * the same optimizer, schedules, clipping, checkpoints, exact resume and
+ * early stopping as the language models (c->k1, k2 and eval_chunk unused).
+ * Each validation pass computes the loss (nats per target token, without
+ * label smoothing) over the validation pairs and, when validate is given,
+ * a score where higher is better (the caller's BLEU of beam search on the
+ * validation sources): model.safetensors keeps the best by that score
+ * (else by the loss), and early stopping and the plateau schedule follow
+ * it. */
+typedef int (*seqc_train_validate_fn)(void *ctx, seqc_model *m, double *score);
+
+typedef struct seqc_s2s_data {
+	const seqc_pairs *train; /* with targets */
+	const seqc_pairs *valid; /* with targets */
+	size_t max_sentences;    /* rows per batch (0: no limit) */
+	seqc_train_validate_fn validate; /* NULL: keep the best by validation loss */
+	void *validate_ctx;
+	const char *score_name;  /* the score's name in the log ("bleu") */
+} seqc_s2s_data;
+
+SEQC_API int seqc_train_s2s(seqc_model *m, const seqc_s2s_data *d, const seqc_train_config *c,
+			    const char *tokenizer_json, seqc_train_callback cb, void *ctx);
+
+/* Mean cross-entropy (nats per target token, no label smoothing) of the
+ * pairs p, in batches of max_tokens padded positions, teacher-forced. */
+SEQC_API int seqc_eval_s2s(seqc_model *m, const seqc_pairs *p, size_t max_tokens, double *loss);
 
 /* The batch, bptt (k1, k2) and scheduled-sampling policy of the run saved
  * in out_dir, so that a resumed run can take them without the user
