@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "decode/beam.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -195,4 +197,24 @@ int fail(const char *cmd)
 {
 	fprintf(stderr, "%s: %s\n", cmd, seqc_errmsg());
 	return EXIT_FAIL;
+}
+
+/* --lenpen none | avg:ALPHA | gnmt:ALPHA */
+int parse_lenpen(const char *cmd, const char *v, seqc_beam_config *b)
+{
+	double alpha = 1;
+	if (!strcmp(v, "none")) {
+		b->lenpen = SEQC_LENPEN_NONE;
+		return 0;
+	}
+	bool avg = !strncmp(v, "avg:", 4), gnmt = !strncmp(v, "gnmt:", 5);
+	if (!avg && !gnmt) {
+		fprintf(stderr, "%s: --lenpen must be none, avg:ALPHA or gnmt:ALPHA, got '%s'\n", cmd, v);
+		return -1;
+	}
+	if (parse_real(cmd, "--lenpen (ALPHA)", v + (avg ? 4 : 5), 0, 100, &alpha) < 0)
+		return -1;
+	b->lenpen = avg ? SEQC_LENPEN_AVG : SEQC_LENPEN_GNMT;
+	b->alpha = (float)alpha;
+	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "seq/seqc.h"
 #include "tokenize/tokenizer.h"
+#include "train/trainer.h"
 
 /* Exit codes. */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -36,6 +37,10 @@ int parse_int(const char *cmd, const char *flag, const char *s, long long lo, lo
 	      long long *out);
 int parse_size(const char *cmd, const char *flag, const char *s, size_t lo, size_t hi, size_t *out);
 int parse_real(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
+
+/* --lenpen none | avg:ALPHA | gnmt:ALPHA into b; -1 (printed) otherwise. */
+struct seqc_beam_config;
+int parse_lenpen(const char *cmd, const char *v, struct seqc_beam_config *b);
 
 /* Reads a whole file ("-" is stdin) into a new buffer (NUL-terminated
  * beyond *len). Returns 0, or prints "seqc score: FILE: reason" and
@@ -68,7 +73,40 @@ int load_checkpoint(const char *cmd, const char *path, const char *tok_spec, str
 /* Prints "CMD: message" from seqc_errmsg() and returns EXIT_FAIL. */
 int fail(const char *cmd);
 
+/* The flags every training command shares (cmd_train.c): --steps,
+ * --time, --batch, --bptt, --optim, --lr, --schedule,
+ * --scheduled-sampling, --clip, --clip-value, --eval-every, --patience,
+ * --log-every, --seed, --resume, --overwrite (and --split for language
+ * models). */
+typedef struct train_flags {
+	seqc_train_config tc;
+	const char *optim, *sched, *ss; /* specs */
+	double lr, clip, minutes;       /* lr 0, clip -1: the command's default */
+	double split;                   /* language models: the training fraction (0.9) */
+	bool optim_set, batch_set, bptt_set, ss_set;
+} train_flags;
+void train_flags_init(train_flags *f);
+/* 0: argv[a->i] was one of them (consumed); 1: it is not; -1: a bad value
+ * (printed). */
+int train_flag(args *a, train_flags *f);
+/* Parses the specs into f->tc (after the command set its defaults); -1 on a
+ * bad spec (printed). */
+int train_flags_finish(train_flags *f, const char *cmd, const char *out);
+
+/* The progress report of training on stderr (a live line on a terminal). */
+typedef struct train_progress_ctx {
+	bool tty;
+	bool scheduled; /* scheduled sampling: show p */
+	int64_t steps;
+} train_progress_ctx;
+void train_progress(const seqc_train_progress *p, void *ctx);
+
+/* A seq2seq run: --src among the flags (cmd_train_s2s.c). */
+bool is_s2s_run(int argc, char **argv);
+
 int cmd_train(int argc, char **argv);
+int cmd_train_s2s(int argc, char **argv);
+int cmd_translate(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

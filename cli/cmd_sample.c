@@ -158,26 +158,6 @@ static int sampling_flag(args *a, seqc_sampler_config *c)
 	return 1;
 }
 
-/* --lenpen none | avg:ALPHA | gnmt:ALPHA */
-static int parse_lenpen(const char *v, seqc_beam_config *b)
-{
-	double alpha = 1;
-	if (!strcmp(v, "none")) {
-		b->lenpen = SEQC_LENPEN_NONE;
-		return 0;
-	}
-	bool avg = !strncmp(v, "avg:", 4), gnmt = !strncmp(v, "gnmt:", 5);
-	if (!avg && !gnmt) {
-		fprintf(stderr, "%s: --lenpen must be none, avg:ALPHA or gnmt:ALPHA, got '%s'\n", CMD, v);
-		return -1;
-	}
-	if (parse_real(CMD, "--lenpen (ALPHA)", v + (avg ? 4 : 5), 0, 100, &alpha) < 0)
-		return -1;
-	b->lenpen = avg ? SEQC_LENPEN_AVG : SEQC_LENPEN_GNMT;
-	b->alpha = (float)alpha;
-	return 0;
-}
-
 /* Beam search takes the length flags; the sampling-only ones are refused
  * rather than ignored. -1 to go on, else EXIT_USAGE. */
 static int check_beam_args(sample_args *o)
@@ -250,7 +230,7 @@ static int parse_args(int argc, char **argv, sample_args *o)
 		} else if (arg_flag(&a, "--exact-stop")) {
 			o->beam.exact_stop = true;
 		} else if (arg_is(&a, "--lenpen", &v)) {
-			if (!v || parse_lenpen(v, &o->beam) < 0)
+			if (!v || parse_lenpen(CMD, v, &o->beam) < 0)
 				return EXIT_USAGE;
 		} else if (arg_is(&a, "--seed", &v)) {
 			if (parse_int(CMD, "--seed", v, 0, INT64_MAX, &seed) < 0)

@@ -75,11 +75,6 @@ static void usage(FILE *out)
 		"           --dropout 0.25 --bptt 100 --batch 32 --time 20\n");
 }
 
-typedef struct progress_ctx {
-	bool tty;
-	bool scheduled; /* scheduled sampling: show p */
-	int64_t steps;
-} progress_ctx;
 
 static void fmt_time(double s, char *buf, size_t n)
 {
@@ -93,9 +88,9 @@ static void fmt_time(double s, char *buf, size_t n)
 		snprintf(buf, n, "%dh%02dm", (int)s / 3600, (int)s % 3600 / 60);
 }
 
-static void on_progress(const seqc_train_progress *p, void *vctx)
+void train_progress(const seqc_train_progress *p, void *vctx)
 {
-	progress_ctx *ctx = vctx;
+	train_progress_ctx *ctx = vctx;
 	char eta[32], el[32], val[32] = "-", prob[32] = ""; /* prob: scheduled sampling's p */
 	fmt_time(p->eta, eta, sizeof eta);
 	fmt_time(p->elapsed, el, sizeof el);
@@ -114,34 +109,151 @@ static void on_progress(const seqc_train_progress *p, void *vctx)
 				(long long)p->step, p->loss, p->lr, p->grad_norm, prob, p->tokens_per_s, el);
 		break;
 	case SEQC_TRAIN_EVAL:
-		fprintf(stderr, "%sstep %lld  validation loss %.4f (%.4f bits)%s\n", ctx->tty ? "\r\033[K" : "",
-			(long long)p->step, p->val_loss, p->val_loss / M_LN2,
+		if (p->score_name)
+			snprintf(prob, sizeof prob, "  %s %.2f", p->score_name, p->val_score);
+		fprintf(stderr, "%sstep %lld  validation loss %.4f (%.4f bits)%s%s\n", ctx->tty ? "\r\033[K" : "",
+			(long long)p->step, p->val_loss, p->val_loss / M_LN2, prob,
 			p->improved ? "  best so far, saved" : "");
 		break;
 	case SEQC_TRAIN_DONE:
-		fprintf(stderr, "%sdone at step %lld (%s) after %s; best validation loss %.4f\n",
-			ctx->tty ? "\r\033[K" : "", (long long)p->step, p->stop_reason, el, p->best_val_loss);
+		if (p->score_name)
+			fprintf(stderr, "%sdone at step %lld (%s) after %s; best validation %s %.2f\n",
+				ctx->tty ? "\r\033[K" : "", (long long)p->step, p->stop_reason, el,
+				p->score_name, p->best_val_score);
+		else
+			fprintf(stderr, "%sdone at step %lld (%s) after %s; best validation loss %.4f\n",
+				ctx->tty ? "\r\033[K" : "", (long long)p->step, p->stop_reason, el,
+				p->best_val_loss);
 		break;
 	}
 	fflush(stderr);
 }
 
+void train_flags_init(train_flags *f)
+{
+	*f = (train_flags){ .tc = seqc_train_defaults(), .optim = "adam", .sched = "constant",
+			    .ss = "none", .clip = -1, .split = 0.9 };
+}
+
+int train_flag(args *a, train_flags *f)
+{
+	const char *v;
+	long long n;
+	double d;
+	if (arg_is(a, "--steps", &v)) {
+		if (parse_int(CMD, "--steps", v, 1, (long long)1 << 40, &n) < 0)
+			return -1;
+		f->tc.steps = n;
+	} else if (arg_is(a, "--time", &v)) {
+		if (parse_real(CMD, "--time", v, 1e-3, 1e6, &f->minutes) < 0)
+			return -1;
+		f->tc.time_limit = 60 * f->minutes;
+	} else if (arg_is(a, "--batch", &v)) {
+		if (parse_size(CMD, "--batch", v, 1, 100000, &f->tc.batch) < 0)
+			return -1;
+		f->batch_set = true;
+	} else if (arg_is(a, "--bptt", &v)) {
+		if (!v)
+			return -1;
+		char k1s[32];
+		const char *colon = strchr(v, ':');
+		size_t l = colon ? (size_t)(colon - v) : strlen(v);
+		snprintf(k1s, sizeof k1s, "%.*s", (int)(l < 31 ? l : 31), v);
+		if (parse_size(CMD, "--bptt (K1)", k1s, 1, 100000, &f->tc.k1) < 0 ||
+		    (colon && parse_size(CMD, "--bptt (K2)", colon + 1, 1, 100000, &f->tc.k2) < 0))
+			return -1;
+		if (!colon)
+			f->tc.k2 = f->tc.k1;
+		f->bptt_set = true;
+	} else if (arg_is(a, "--optim", &v)) {
+		if (!(f->optim = v))
+			return -1;
+		f->optim_set = true;
+	} else if (arg_is(a, "--lr", &v)) {
+		if (parse_real(CMD, "--lr", v, 1e-12, 1e3, &f->lr) < 0)
+			return -1;
+	} else if (arg_is(a, "--schedule", &v)) {
+		if (!(f->sched = v))
+			return -1;
+	} else if (arg_is(a, "--scheduled-sampling", &v)) {
+		f->ss_set = true;
+		if (!(f->ss = v))
+			return -1;
+	} else if (arg_is(a, "--clip", &v)) {
+		if (parse_real(CMD, "--clip", v, 0, 1e9, &f->clip) < 0)
+			return -1;
+	} else if (arg_is(a, "--clip-value", &v)) {
+		if (parse_real(CMD, "--clip-value", v, 0, 1e9, &d) < 0)
+			return -1;
+		f->tc.clip_value = (float)d;
+	} else if (arg_is(a, "--eval-every", &v)) {
+		if (parse_int(CMD, "--eval-every", v, 0, (long long)1 << 40, &n) < 0)
+			return -1;
+		f->tc.eval_every = n;
+	} else if (arg_is(a, "--patience", &v)) {
+		if (parse_int(CMD, "--patience", v, 0, 1 << 20, &n) < 0)
+			return -1;
+		f->tc.patience = n;
+	} else if (arg_is(a, "--split", &v)) {
+		if (parse_real(CMD, "--split", v, 0.01, 0.99, &f->split) < 0)
+			return -1;
+	} else if (arg_is(a, "--log-every", &v)) {
+		if (parse_int(CMD, "--log-every", v, 1, 1 << 30, &n) < 0)
+			return -1;
+		f->tc.log_every = n;
+	} else if (arg_is(a, "--seed", &v)) {
+		if (parse_int(CMD, "--seed", v, 0, INT64_MAX, &n) < 0)
+			return -1;
+		f->tc.seed = (uint64_t)n;
+	} else if (arg_flag(a, "--resume")) {
+		f->tc.resume = true;
+	} else if (arg_flag(a, "--overwrite")) {
+		f->tc.overwrite = true;
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
+int train_flags_finish(train_flags *f, const char *cmd, const char *out)
+{
+	if (f->clip >= 0)
+		f->tc.clip_norm = (float)f->clip;
+	if (seqc_optim_parse(f->optim, &f->tc.optim) < 0) {
+		fprintf(stderr, "%s: --optim: %s\n", cmd, seqc_errmsg());
+		return -1;
+	}
+	if (seqc_sched_parse(f->sched, &f->tc.sched) < 0) {
+		fprintf(stderr, "%s: --schedule: %s\n", cmd, seqc_errmsg());
+		return -1;
+	}
+	if (f->ss_set && seqc_ss_parse(f->ss, &f->tc.ss) < 0) {
+		fprintf(stderr, "%s: --scheduled-sampling: %s\n", cmd, seqc_errmsg());
+		return -1;
+	}
+	if (!strstr(f->optim, "lr="))
+		f->tc.optim.lr = (float)f->lr;
+	f->tc.out_dir = out;
+	return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
-	const char *data = NULL, *out = NULL, *arch = NULL, *optim = "adam", *sched = "constant";
-	const char *norm = "nfc", *tok_spec = NULL, *ss = "none";
+	const char *data = NULL, *out = NULL, *arch = NULL;
+	const char *norm = "nfc", *tok_spec = NULL;
 	size_t layers = 0, hidden = 256, embed = 0, max_vocab = 0, heads = 4, context = 64;
-	double dropout = 0, lr = 0, split = 0.9, minutes = 0, clip = -1;
+	double dropout = 0;
 	bool tie = false, orth = false, forget = false, graphemes = false, replace = false;
-	bool arch_flags = false, char_flags = false, bias = true, optim_set = false, batch_set = false;
-	bool bptt_set = false, ss_set = false;
+	bool arch_flags = false, char_flags = false, bias = true;
 	seqc_gelu_kind gelu = SEQC_GELU_TANH;
-	seqc_train_config tc = seqc_train_defaults();
+	train_flags f;
+	train_flags_init(&f);
+	int fr;
+	if (is_s2s_run(argc, argv))
+		return cmd_train_s2s(argc, argv);
 	args a = { argc, argv, 0, CMD };
 	for (a.i = 0; a.i < argc; a.i++) {
 		const char *v;
-		long long n;
-		double d;
 		if (arg_flag(&a, "--help") || arg_flag(&a, "-h")) {
 			usage(stdout);
 			return EXIT_OK;
@@ -225,75 +337,9 @@ int cmd_train(int argc, char **argv)
 			arch_flags = char_flags = true;
 		} else if (arg_flag(&a, "--replace-invalid")) {
 			replace = arch_flags = true;
-		} else if (arg_is(&a, "--steps", &v)) {
-			if (parse_int(CMD, "--steps", v, 1, (long long)1 << 40, &n) < 0)
+		} else if ((fr = train_flag(&a, &f)) <= 0) {
+			if (fr < 0)
 				return EXIT_USAGE;
-			tc.steps = n;
-		} else if (arg_is(&a, "--time", &v)) {
-			if (parse_real(CMD, "--time", v, 1e-3, 1e6, &minutes) < 0)
-				return EXIT_USAGE;
-			tc.time_limit = 60 * minutes;
-		} else if (arg_is(&a, "--batch", &v)) {
-			if (parse_size(CMD, "--batch", v, 1, 100000, &tc.batch) < 0)
-				return EXIT_USAGE;
-			batch_set = true;
-		} else if (arg_is(&a, "--bptt", &v)) {
-			if (!v)
-				return EXIT_USAGE;
-			char k1s[32];
-			const char *colon = strchr(v, ':');
-			size_t l = colon ? (size_t)(colon - v) : strlen(v);
-			snprintf(k1s, sizeof k1s, "%.*s", (int)(l < 31 ? l : 31), v);
-			if (parse_size(CMD, "--bptt (K1)", k1s, 1, 100000, &tc.k1) < 0 ||
-			    (colon && parse_size(CMD, "--bptt (K2)", colon + 1, 1, 100000, &tc.k2) < 0))
-				return EXIT_USAGE;
-			if (!colon)
-				tc.k2 = tc.k1;
-			bptt_set = true;
-		} else if (arg_is(&a, "--optim", &v)) {
-			if (!(optim = v))
-				return EXIT_USAGE;
-			optim_set = true;
-		} else if (arg_is(&a, "--lr", &v)) {
-			if (parse_real(CMD, "--lr", v, 1e-12, 1e3, &lr) < 0)
-				return EXIT_USAGE;
-		} else if (arg_is(&a, "--schedule", &v)) {
-			if (!(sched = v))
-				return EXIT_USAGE;
-		} else if (arg_is(&a, "--scheduled-sampling", &v)) {
-			ss_set = true;
-			if (!(ss = v))
-				return EXIT_USAGE;
-		} else if (arg_is(&a, "--clip", &v)) {
-			if (parse_real(CMD, "--clip", v, 0, 1e9, &clip) < 0)
-				return EXIT_USAGE;
-		} else if (arg_is(&a, "--clip-value", &v)) {
-			if (parse_real(CMD, "--clip-value", v, 0, 1e9, &d) < 0)
-				return EXIT_USAGE;
-			tc.clip_value = (float)d;
-		} else if (arg_is(&a, "--eval-every", &v)) {
-			if (parse_int(CMD, "--eval-every", v, 0, (long long)1 << 40, &n) < 0)
-				return EXIT_USAGE;
-			tc.eval_every = n;
-		} else if (arg_is(&a, "--patience", &v)) {
-			if (parse_int(CMD, "--patience", v, 0, 1 << 20, &n) < 0)
-				return EXIT_USAGE;
-			tc.patience = n;
-		} else if (arg_is(&a, "--split", &v)) {
-			if (parse_real(CMD, "--split", v, 0.01, 0.99, &split) < 0)
-				return EXIT_USAGE;
-		} else if (arg_is(&a, "--log-every", &v)) {
-			if (parse_int(CMD, "--log-every", v, 1, 1 << 30, &n) < 0)
-				return EXIT_USAGE;
-			tc.log_every = n;
-		} else if (arg_is(&a, "--seed", &v)) {
-			if (parse_int(CMD, "--seed", v, 0, INT64_MAX, &n) < 0)
-				return EXIT_USAGE;
-			tc.seed = (uint64_t)n;
-		} else if (arg_flag(&a, "--resume")) {
-			tc.resume = true;
-		} else if (arg_flag(&a, "--overwrite")) {
-			tc.overwrite = true;
 		} else {
 			fprintf(stderr, "%s: unknown option '%s' (see seqc train --help)\n", CMD, argv[a.i]);
 			return EXIT_USAGE;
@@ -303,15 +349,15 @@ int cmd_train(int argc, char **argv)
 		fprintf(stderr, "%s: --data FILE and --out DIR are required (see seqc train --help)\n", CMD);
 		return EXIT_USAGE;
 	}
-	if (!tc.steps && !(tc.time_limit > 0)) {
+	if (!f.tc.steps && !(f.tc.time_limit > 0)) {
 		fprintf(stderr, "%s: give --steps N or --time MINUTES\n", CMD);
 		return EXIT_USAGE;
 	}
-	if (tc.resume && tc.overwrite) {
+	if (f.tc.resume && f.tc.overwrite) {
 		fprintf(stderr, "%s: --resume and --overwrite exclude each other\n", CMD);
 		return EXIT_USAGE;
 	}
-	if (tc.resume && arch_flags) {
+	if (f.tc.resume && arch_flags) {
 		fprintf(stderr, "%s: --resume takes the model and tokenizer from %s: drop the model and "
 				"tokenizer flags\n", CMD, out);
 		return EXIT_USAGE;
@@ -327,7 +373,7 @@ int cmd_train(int argc, char **argv)
 	seqc_model *m = NULL;
 	int32_t *ids = NULL;
 	int rc = EXIT_FAIL;
-	if (tc.resume) {
+	if (f.tc.resume) {
 		/* the model decides the defaults of the flags below */
 		char path[4096];
 		snprintf(path, sizeof path, "%s/last.safetensors", out);
@@ -341,38 +387,38 @@ int cmd_train(int argc, char **argv)
 			fail(CMD);
 			goto done;
 		}
-		if (!ss_set)
-			tc.ss = saved_ss;
-		if (!batch_set)
-			tc.batch = b;
-		if (!bptt_set) {
-			tc.k1 = k1;
-			tc.k2 = k2;
+		if (!f.ss_set)
+			f.tc.ss = saved_ss;
+		if (!f.batch_set)
+			f.tc.batch = b;
+		if (!f.bptt_set) {
+			f.tc.k1 = k1;
+			f.tc.k2 = k2;
 		}
-		batch_set = bptt_set = true;
+		f.batch_set = f.bptt_set = true;
 	}
 	bool gpt = m ? m->gpt != NULL : arch && !strcmp(arch, "gpt");
 	if (m && m->gpt)
 		context = m->gpt->c.context;
 	if (gpt) {
 		/* nanoGPT's CPU recipe for Tiny Shakespeare where no flag says otherwise */
-		if (!optim_set)
-			optim = "adamw:wd=0.1,beta2=0.99";
-		if (!lr)
-			lr = 1e-3;
-		if (clip < 0)
-			clip = 1;
-		if (!batch_set)
-			tc.batch = 12;
-		if (bptt_set && (tc.k1 != tc.k2 || tc.k1 > context)) {
+		if (!f.optim_set)
+			f.optim = "adamw:wd=0.1,beta2=0.99";
+		if (!f.lr)
+			f.lr = 1e-3;
+		if (f.clip < 0)
+			f.clip = 1;
+		if (!f.batch_set)
+			f.tc.batch = 12;
+		if (f.bptt_set && (f.tc.k1 != f.tc.k2 || f.tc.k1 > context)) {
 			fprintf(stderr, "%s: --arch gpt trains on windows of --context tokens: --bptt %zu%s is "
-					"not one length of at most %zu\n", CMD, tc.k1,
-					tc.k1 != tc.k2 ? ":K2" : "", context);
+					"not one length of at most %zu\n", CMD, f.tc.k1,
+					f.tc.k1 != f.tc.k2 ? ":K2" : "", context);
 			rc = EXIT_USAGE;
 			goto done;
 		}
-		if (!bptt_set)
-			tc.k1 = tc.k2 = context;
+		if (!f.bptt_set)
+			f.tc.k1 = f.tc.k2 = context;
 		if (!layers)
 			layers = 4;
 		if (!embed)
@@ -385,28 +431,12 @@ int cmd_train(int argc, char **argv)
 	}
 	if (!layers)
 		layers = 2;
-	if (!lr)
-		lr = 2e-3;
-	if (clip >= 0)
-		tc.clip_norm = (float)clip;
-	if (seqc_optim_parse(optim, &tc.optim) < 0) {
-		fprintf(stderr, "%s: --optim: %s\n", CMD, seqc_errmsg());
+	if (!f.lr)
+		f.lr = 2e-3;
+	if (train_flags_finish(&f, CMD, out) < 0) {
 		rc = EXIT_USAGE;
 		goto done;
 	}
-	if (seqc_sched_parse(sched, &tc.sched) < 0) {
-		fprintf(stderr, "%s: --schedule: %s\n", CMD, seqc_errmsg());
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	if (ss_set && seqc_ss_parse(ss, &tc.ss) < 0) {
-		fprintf(stderr, "%s: --scheduled-sampling: %s\n", CMD, seqc_errmsg());
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	if (!strstr(optim, "lr="))
-		tc.optim.lr = (float)lr;
-	tc.out_dir = out;
 
 	rc = EXIT_FAIL;
 	if (read_all(CMD, data, &text, &len) < 0)
@@ -447,7 +477,7 @@ int cmd_train(int argc, char **argv)
 		goto done;
 	}
 	size_t cut;
-	if (seqc_lm_split(n, split, &cut) < 0) {
+	if (seqc_lm_split(n, f.split, &cut) < 0) {
 		seqc_error_wrap("%s", data);
 		fail(CMD);
 		goto done;
@@ -463,7 +493,7 @@ int cmd_train(int argc, char **argv)
 		gc.bias = bias;
 		gc.gelu = gelu;
 		seqc_rng rng;
-		seqc_rng_seed(&rng, tc.seed, SEQC_STREAM_INIT);
+		seqc_rng_seed(&rng, f.tc.seed, SEQC_STREAM_INIT);
 		char *cj = seqc_gpt_config_to_json(&gc);
 		m = cj ? seqc_model_from_config(cj, &rng) : NULL;
 		free(cj);
@@ -479,7 +509,7 @@ int cmd_train(int argc, char **argv)
 			.orthogonal_hh = orth, .forget_bias_one = forget,
 		};
 		seqc_rng rng;
-		seqc_rng_seed(&rng, tc.seed, SEQC_STREAM_INIT);
+		seqc_rng_seed(&rng, f.tc.seed, SEQC_STREAM_INIT);
 		if (!(m = seqc_model_wrap_rnnlm(seqc_rnnlm_create(&mc, &rng)))) {
 			fail(CMD);
 			goto done;
@@ -487,7 +517,7 @@ int cmd_train(int argc, char **argv)
 	}
 	char *tok_json = seqc_tok_to_json(tok);
 	char *cfg = seqc_model_config_json(m);
-	seqc_train_memory mem = seqc_train_estimate(m, &tc, cut, n - cut);
+	seqc_train_memory mem = seqc_train_estimate(m, &f.tc, cut, n - cut);
 	double mib = 1.0 / (1 << 20);
 	fprintf(stderr, "seqc train: %s: %zu bytes, %zu tokens (%zu train, %zu validation), vocabulary %zu\n",
 		data, len, n, cut, n - cut, seqc_tok_vocab_size(tok));
@@ -497,9 +527,9 @@ int cmd_train(int argc, char **argv)
 		mem.params * mib, mem.grads * mib, mem.optim_state * mib, mem.activations * mib, mem.data * mib,
 		(mem.params + mem.grads + mem.optim_state + mem.activations + mem.data) * mib);
 	free(cfg);
-	progress_ctx pc = { .tty = isatty(2), .scheduled = tc.ss.kind != SEQC_SS_NONE, .steps = tc.steps };
-	int r = tok_json ? seqc_train_lm(m, ids, cut, ids + cut, n - cut, seqc_tok_start(tok), &tc, tok_json,
-					 on_progress, &pc)
+	train_progress_ctx pc = { .tty = isatty(2), .scheduled = f.tc.ss.kind != SEQC_SS_NONE, .steps = f.tc.steps };
+	int r = tok_json ? seqc_train_lm(m, ids, cut, ids + cut, n - cut, seqc_tok_start(tok), &f.tc, tok_json,
+					 train_progress, &pc)
 			 : -1;
 	free(tok_json);
 	if (r < 0) {

@@ -14,7 +14,9 @@ static void usage(FILE *out)
 		"Sequence models (RNN, LSTM, GRU, Transformer) on the CPU.\n"
 		"\n"
 		"commands:\n"
-		"  train       train a language model (RNN, LSTM, GRU or GPT) on a text file\n"
+		"  train       train a language model (RNN, LSTM, GRU or GPT) on a text file,\n"
+		"              or a translation model (--src FILE --tgt FILE: s2s-transformer, s2s-rnn)\n"
+		"  translate   translate lines with a trained translation model (beam search)\n"
 		"  sample      generate text from a trained model\n"
 		"  score       log-probability, perplexity and bits per character of a text\n"
 		"  tokenize    text to token ids (GPT-2 BPE, our BPE, SentencePiece, characters)\n"
@@ -25,12 +27,13 @@ static void usage(FILE *out)
 		"  --version   print the version\n"
 		"  --help      print this help\n"
 		"\n"
-		"commands to come (see README.md, 'What works today'):\n"
-		"  translate   translate with a seq2seq model\n"
-		"\n"
 		"example:\n"
 		"  seqc train --data input.txt --out run --time 5\n"
-		"  seqc sample -m run/model.safetensors --prime 'The ' --len 300\n");
+		"  seqc sample -m run/model.safetensors --prime 'The ' --len 300\n"
+		"  seqc train --src train.de --tgt train.en --valid-src val.de --valid-tgt val.en \\\n"
+		"      --out de-en --time 60\n"
+		"  seqc translate -m de-en/model.safetensors < test.de > hyp.en\n"
+		"  seqc bleu test.en hyp.en\n");
 }
 
 int main(int argc, char **argv)
@@ -60,6 +63,7 @@ int main(int argc, char **argv)
 		{ "tokenizer", cmd_tokenizer },
 		{ "demo", cmd_demo },
 		{ "bleu", cmd_bleu },
+		{ "translate", cmd_translate },
 	};
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(cmd, commands[i].name))
