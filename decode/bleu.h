@@ -104,7 +104,7 @@ typedef struct seqc_bleu seqc_bleu;
 
 /* opts NULL: sacreBLEU's defaults (mixed case, exp smoothing). */
 SEQC_API seqc_bleu *seqc_bleu_create(const seqc_bleu_opts *opts);
-SEQC_API void seqc_bleu_destroy(seqc_bleu *b);
+SEQC_API void seqc_bleu_destroy(seqc_bleu *b); /* accepts NULL */
 /* Forgets every sentence added (the options stay). */
 SEQC_API void seqc_bleu_reset(seqc_bleu *b);
 
@@ -158,7 +158,7 @@ typedef struct seqc_chrf seqc_chrf;
 
 /* opts NULL: seqc_chrf_defaults(). Bad options: NULL with SEQC_EINVAL. */
 SEQC_API seqc_chrf *seqc_chrf_create(const seqc_chrf_opts *opts);
-SEQC_API void seqc_chrf_destroy(seqc_chrf *c);
+SEQC_API void seqc_chrf_destroy(seqc_chrf *c); /* accepts NULL */
 SEQC_API void seqc_chrf_reset(seqc_chrf *c);
 
 /* As seqc_bleu_add. */

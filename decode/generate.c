@@ -361,7 +361,7 @@ int seqc_generate(seqc_model *m, seqc_graph *g, const seqc_gen_config *c,
 
 void seqc_gen_rows_free(seqc_gen_row *rows, size_t B)
 {
-	for (size_t r = 0; r < B; r++) {
+	for (size_t r = 0; rows && r < B; r++) {
 		free(rows[r].ids);
 		free(rows[r].text);
 		memset(&rows[r], 0, sizeof rows[r]);

@@ -88,7 +88,8 @@ SEQC_API int seqc_generate(seqc_model *m, seqc_graph *g, const seqc_gen_config *
 			   const int32_t *const *prompts, const size_t *lens, size_t B, seqc_gen_fn emit,
 			   void *ctx, seqc_gen_row *rows);
 
-/* Frees what seqc_generate put in rows [B] and empties them. */
+/* Frees what seqc_generate put in rows [B] and empties them (rows may be
+ * NULL). */
 SEQC_API void seqc_gen_rows_free(seqc_gen_row *rows, size_t B);
 
 #endif

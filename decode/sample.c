@@ -33,6 +33,8 @@ int seqc_sampler_init(seqc_sampler *s, const seqc_sampler_config *c, uint64_t se
 
 void seqc_sampler_free(seqc_sampler *s)
 {
+	if (!s)
+		return;
 	free(s->probs);
 	free(s->order);
 	free(s->seen);

@@ -45,7 +45,7 @@ SEQC_API seqc_sampler_config seqc_sampler_defaults(void);
  * min_p in [0, 1], repetition_penalty finite and > 0, min_length <=
  * max_length when max_length is not 0. SEQC_EINVAL names the option. */
 SEQC_API int seqc_sampler_init(seqc_sampler *s, const seqc_sampler_config *c, uint64_t seed);
-SEQC_API void seqc_sampler_free(seqc_sampler *s);
+SEQC_API void seqc_sampler_free(seqc_sampler *s); /* accepts NULL and a freed one */
 
 /* A token drawn from logits [V]. Negative code on failure: allocation, V of
  * 0, SEQC_ENONFINITE for a NaN logit, a +inf one, or -inf everywhere

@@ -26,6 +26,8 @@ int seqc_lm_streams_init(seqc_lm_streams *s, const int32_t *tokens, size_t n, si
 
 void seqc_lm_streams_free(seqc_lm_streams *s)
 {
+	if (!s)
+		return;
 	free(s->ids);
 	memset(s, 0, sizeof *s);
 }

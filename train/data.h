@@ -19,7 +19,7 @@ typedef struct seqc_lm_streams {
  * stream would have fewer than 2 tokens (the message gives the sizes). */
 SEQC_API int seqc_lm_streams_init(seqc_lm_streams *s, const int32_t *tokens, size_t n, size_t B,
 				  int32_t bos);
-SEQC_API void seqc_lm_streams_free(seqc_lm_streams *s);
+SEQC_API void seqc_lm_streams_free(seqc_lm_streams *s); /* accepts NULL and a freed one */
 
 /* A window of positions [start, start + T) of every stream: inputs [B, T]
  * are ids at start + t, targets [B, T] the ids at start + t + 1; positions

@@ -1,0 +1,44 @@
+/* Inputs the fuzzers of tests/fuzz found to break a tokenizer loader, each
+ * kept as a regression test: the loader must now refuse it with the code
+ * and message below (or, for inputs that are valid, load it and keep the
+ * invariant that failed). */
+#include <check.h>
+#include <string.h>
+
+#include "seq/seqc.h"
+#include "support.h"
+
+/* fuzz_spm: a model whose piece 1 is "\x01\x00`" (a NUL byte inside).
+ * SentencePiece indexes pieces as C strings, so seqc_tok_id could never
+ * find that piece again, and encoding could never produce it. */
+static const unsigned char spm_nul_piece[] = {
+	0x0a, 0x0e, 0x0a, 0x05, 0x3c, 0x75, 0x6e, 0x6b, 0x3e, 0x15, 0x00, 0x00,
+	0x00, 0x00, 0x18, 0x02, 0x0a, 0x0c, 0x0a, 0x03, 0x01, 0x00, 0x60, 0x70,
+	0x00, 0x15, 0x22, 0xec, 0x18, 0x03, 0x0a, 0x0d, 0x0a, 0x04, 0x3c, 0x2f,
+	0x73, 0x3e, 0x15, 0x00, 0x00, 0x00, 0x00, 0x18, 0x03, 0x0a, 0x0a, 0x0a,
+	0x03, 0xe2, 0x96, 0x81, 0x15, 0x00, 0xb2, 0x25, 0xa8, 0x15, 0x6f, 0x0a,
+	0x02, 0xc3, 0xa9, 0x15, 0xf3, 0xce, 0x6f, 0xbc, 0x15, 0x6f, 0xf3, 0x74,
+	0x79, 0x12, 0x00, 0x0a, 0x02, 0x0a, 0x02, 0x12, 0x00,
+};
+
+START_TEST(test_spm_nul_piece)
+{
+	ck_assert_ptr_null(seqc_spm_load_mem(spm_nul_piece, sizeof spm_nul_piece));
+	ck_assert_int_eq(seqc_errcode(), SEQC_EFORMAT);
+	ck_assert_msg(strstr(seqc_errmsg(), "piece 1 contains a NUL byte"), "%s", seqc_errmsg());
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("tokenize_fuzz_found");
+	TCase *tc = tcase_create("fuzz_found");
+	tcase_add_test(tc, test_spm_nul_piece);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(suite());
+}
