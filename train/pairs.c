@@ -173,6 +173,8 @@ typedef struct job {
 
 static int push_ids(chunk *c, const int32_t *ids, size_t n)
 {
+	if (n == 0)
+		return 0; /* ids may be NULL (no target) */
 	if (n > c->cap - c->n_ids) {
 		size_t want = max_size(2 * c->cap, c->n_ids + n);
 		int32_t *b = want <= SIZE_MAX / sizeof(int32_t) ? realloc(c->ids, want * sizeof(int32_t))
@@ -312,7 +314,8 @@ static int run(job *j)
 	size_t at = 0;
 	for (size_t i = 0; i < j->nchunks; i++) {
 		const chunk *c = &j->chunks[i];
-		memcpy(p->ids + at, c->ids, c->n_ids * sizeof(int32_t));
+		if (c->n_ids) /* else c->ids may be NULL */
+			memcpy(p->ids + at, c->ids, c->n_ids * sizeof(int32_t));
 		/* moved down in order: p->n <= c->first + k */
 		for (size_t k = 0; k < c->kept; k++) {
 			p->pairs[p->n] = p->pairs[c->first + k];

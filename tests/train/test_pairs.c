@@ -19,6 +19,10 @@
  * unk). */
 static seqc_tok *tok;
 static char dir[4096];
+/* The ids of 'a'..'z', looked up once: loops over every element compare
+ * without an assertion each (every assertion costs a message to Check's
+ * parent process). */
+static int32_t letter_ids[26];
 
 static void setup(void)
 {
@@ -26,6 +30,11 @@ static void setup(void)
 	tok = seqc_tok_char_build(corpus, strlen(corpus), NULL);
 	ck_assert_ptr_nonnull(tok);
 	ck_assert(make_temp_dir("seqc-pairs", dir, sizeof dir));
+	for (int k = 0; k < 26; k++) {
+		char c = (char)('a' + k);
+		letter_ids[k] = seqc_tok_id(tok, &c, 1);
+		ck_assert_int_ge(letter_ids[k], 4);
+	}
 }
 
 static void teardown(void)
@@ -53,6 +62,11 @@ static seqc_pairs_options opts(const char *src, const char *tgt, size_t max_len)
 				     .tgt_tok = tok, .max_len = max_len };
 }
 
+static int32_t id_of_fast(char c)
+{
+	return letter_ids[c - 'a'];
+}
+
 static int32_t id_of(char c)
 {
 	int32_t id = seqc_tok_id(tok, &c, 1);
@@ -69,9 +83,13 @@ static void check_pair(const seqc_pairs *p, size_t i, const char *x, const char 
 	ck_assert_uint_eq(pr->line, line);
 	const int32_t *ids = p->ids + pr->off;
 	for (size_t k = 0; x[k]; k++)
-		ck_assert_int_eq(ids[k], id_of(x[k]));
+		if (ids[k] != id_of_fast(x[k]))
+			ck_abort_msg("pair %zu source %zu: %d, expected %d", i, k, ids[k],
+				     id_of_fast(x[k]));
 	for (size_t k = 0; y[k]; k++)
-		ck_assert_int_eq(ids[pr->src_len + k], id_of(y[k]));
+		if (ids[pr->src_len + k] != id_of_fast(y[k]))
+			ck_abort_msg("pair %zu target %zu: %d, expected %d", i, k,
+				     ids[pr->src_len + k], id_of_fast(y[k]));
 }
 
 START_TEST(test_load_line_endings)
@@ -370,11 +388,19 @@ static void check_batch(const seqc_pairs *p, const corpus *c, const uint32_t *ro
 		ck_assert_uint_eq(b->src_lens[r], m + 1);
 		const int32_t *sr = b->src + r * b->S, *ti = b->tgt_in + r * b->T,
 			      *to = b->tgt_out + r * b->T;
-		for (size_t s = 0; s < b->S; s++)
-			ck_assert_int_eq(sr[s], s < m ? id_of(x[s]) : s == m ? 3 : 0);
+		/* compared without an assertion per element (each costs a
+		 * message to Check's parent process) */
+		for (size_t s = 0; s < b->S; s++) {
+			int32_t want = s < m ? id_of_fast(x[s]) : s == m ? 3 : 0;
+			if (sr[s] != want)
+				ck_abort_msg("row %zu source %zu: %d, expected %d", r, s, sr[s], want);
+		}
 		for (size_t t = 0; t < b->T; t++) {
-			ck_assert_int_eq(ti[t], t == 0 ? 2 : t <= n ? id_of(y[t - 1]) : 0);
-			ck_assert_int_eq(to[t], t < n ? id_of(y[t]) : t == n ? 3 : -1);
+			int32_t wi = t == 0 ? 2 : t <= n ? id_of_fast(y[t - 1]) : 0;
+			int32_t wo = t < n ? id_of_fast(y[t]) : t == n ? 3 : -1;
+			if (ti[t] != wi || to[t] != wo)
+				ck_abort_msg("row %zu target %zu: in %d out %d, expected %d and %d", r,
+					     t, ti[t], to[t], wi, wo);
 		}
 	}
 	ck_assert_uint_eq(b->S, S);
