@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/posenc.h"
 #include "models/s2s_transformer.h"
 #include "support.h"
 
@@ -324,6 +325,48 @@ START_TEST(step_equals_full)
 		}
 	}
 	seqc_graph_destroy(sg);
+	seqc_graph_destroy(g);
+	seqc_s2st_destroy(m);
+}
+END_TEST
+
+/* The step's attention weights against nn.MultiheadAttention's averaged
+ * weights in the teacher-forced forward, built here from the parts: a
+ * one-layer post-norm decoder, whose cross-attention reads
+ * norm1(x + self_attn(x)). */
+START_TEST(attention_weights)
+{
+	seqc_s2st_config c = tiny();
+	c.dec_layers = 1;
+	seqc_s2st *m = model(&c, 25);
+	jiggle(m, 26);
+	size_t B = 2, S = 4, T = 3;
+	const int32_t src[2 * 4] = { 1, 3, 6, 2, 4, 2, 0, 0 }, in[2 * 3] = { 0, 5, 2, 0, 8, 8 };
+	const size_t lens[2] = { 4, 2 };
+	const uint8_t pad[2 * 4] = { 0, 0, 0, 0, 0, 0, 1, 1 };
+	seqc_graph *g = seqc_graph_create(0);
+	seqc_ids sids = seqc_ids_view2((int32_t *)src, B, S), tids = seqc_ids_view2((int32_t *)in, B, T);
+	seqc_tmask smask = { .key_pad = pad }, causal = { .causal = true };
+	seqc_tensor *mem = seqc_tenc_forward(
+		g, &m->enc, seqc_posenc_add(g, seqc_embedding(g, m->src_embed, &sids, -1), 0, true),
+		&smask, NULL);
+	const seqc_tdec_layer *l = &m->dec.layer[0];
+	seqc_tensor *x = seqc_posenc_add(g, seqc_embedding(g, m->tgt_embed, &tids, -1), 0, true);
+	x = seqc_layer_norm(g, seqc_add(g, x, seqc_mha_forward(g, &l->self_attn, x, x, x, &causal,
+								NULL, NULL)),
+			    l->norm1.weight, l->norm1.bias, c.layer_norm_eps);
+	float want[2 * 3 * 4], got[2 * 4];
+	ck_assert_ptr_nonnull(seqc_mha_forward(g, &l->multihead_attn, x, mem, mem, &smask, NULL, want));
+	ck_assert_int_eq(seqc_s2st_set_source(m, src, lens, B, S), 0);
+	ck_assert_int_eq(seqc_s2st_start(m, B), 0);
+	for (size_t t = 0; t < T; t++) {
+		seqc_tensor *logits;
+		ck_assert_int_eq(seqc_s2st_step(m, g, (const int32_t[]){ in[t], in[T + t] }, &logits), 0);
+		ck_assert_int_eq(seqc_s2st_attention(m, got), 0);
+		for (size_t b = 0; b < B; b++)
+			ck_assert_msg(allclose(got + b * S, want + (b * T + t) * S, S, 1e-5f, 1e-6f, "weights"),
+				      "row %zu, position %zu", b, t);
+	}
 	seqc_graph_destroy(g);
 	seqc_s2st_destroy(m);
 }
@@ -669,6 +712,7 @@ static Suite *s2st_suite(void)
 	tcase_add_loop_test(tc, gradcheck_loss, 0, 2);
 	tcase_add_test(tc, padding_invariance);
 	tcase_add_loop_test(tc, step_equals_full, 0, 2);
+	tcase_add_test(tc, attention_weights);
 	tcase_add_test(tc, reorder_grows);
 	tcase_add_test(tc, step_no_heap);
 	tcase_add_test(tc, config_json);
