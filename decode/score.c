@@ -51,6 +51,32 @@ done:
 	return rc;
 }
 
+/* Sequence-to-sequence kinds: token by token through the step interface,
+ * on the source of the last seqc_model_set_source (start(1) needs it to
+ * hold one source). Their state is the model's, not a carried [L, H]. */
+static int score_steps(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs)
+{
+	seqc_graph *g = seqc_graph_create(0);
+	if (!g)
+		return seqc_error(SEQC_ENOMEM, "score: cannot allocate");
+	int rc = seqc_model_start(m, 1);
+	int32_t tok = bos;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		seqc_tensor *logits, *lp;
+		seqc_graph_reset(g);
+		if ((rc = seqc_model_step(m, g, &tok, &logits)) < 0)
+			break;
+		if (!(lp = seqc_log_softmax(g, logits))) {
+			rc = seqc_errcode();
+			break;
+		}
+		logprobs[i] = lp->val[ids[i]];
+		tok = ids[i];
+	}
+	seqc_graph_destroy(g);
+	return rc;
+}
+
 int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs)
 {
 	if (!n)
@@ -63,6 +89,9 @@ int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *
 					  ids[i], i, m->vocab);
 	if (m->gpt)
 		return score_windows(m->gpt, ids, n, bos, logprobs);
+	/* these had reached the rnnlm path below and read m->rnnlm (NULL) */
+	if (seqc_model_is_s2s(m))
+		return score_steps(m, ids, n, bos, logprobs);
 	seqc_rnnlm *r = m->rnnlm;
 	size_t L = r->c.layers, H = r->c.hidden, V = m->vocab;
 	bool lstm = r->c.cell == SEQC_CELL_LSTM;

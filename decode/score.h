@@ -16,7 +16,12 @@
  * attention model (gpt) with a context of N positions scores a longer
  * sequence in windows of N that advance by N / 2: each token after the
  * first N is scored with at least N / 2 tokens before it (the sliding
- * window evaluation of Hugging Face's perplexity guide). */
+ * window evaluation of Hugging Face's perplexity guide).
+ *
+ * Sequence-to-sequence models (s2s-rnn, s2s-transformer) score a target
+ * given the source of the last seqc_model_set_source, which must hold
+ * exactly one source, step by step (s2s-transformer: SEQC_ERANGE beyond
+ * its max_len positions). */
 SEQC_API int seqc_score(seqc_model *m, const int32_t *ids, size_t n, int32_t bos, float *logprobs);
 
 #endif

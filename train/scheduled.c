@@ -324,28 +324,37 @@ int seqc_ss_gpt_loss(seqc_graph *g, seqc_gpt *m, const seqc_ids *inputs, const s
 	return seqc_gpt_loss(g, m, &in2, targets, dropout_rng, loss);
 }
 
-/* The per-step hook of s2s-rnn's loss: the truth, mixed row by row. */
+/* The per-step hook of s2s-rnn's loss: the truth, mixed row by row; the
+ * choices recorded in used [B, T] (when not NULL) at column t. */
 typedef struct ss_hook {
 	const seqc_ss_config *c;
 	double p;
 	seqc_rng *rng;
+	int32_t *used;
+	size_t T;
 } ss_hook;
 
 static int ss_choose_step(void *ctx, size_t t, size_t B, size_t V, const float *logits,
 			  const int32_t *truth, int32_t *chosen)
 {
 	const ss_hook *h = ctx;
-	(void)t;
 	memcpy(chosen, truth, B * sizeof *chosen);
-	return seqc_ss_choose(h->c, h->p, h->rng, logits, B, V, chosen);
+	int rc = seqc_ss_choose(h->c, h->p, h->rng, logits, B, V, chosen);
+	for (size_t r = 0; rc == 0 && h->used && r < B; r++)
+		h->used[r * h->T + t] = chosen[r];
+	return rc;
 }
 
 int seqc_ss_s2s_loss(seqc_graph *g, seqc_model *m, const seqc_s2s_batch *b, seqc_rng *dropout_rng,
-		     const seqc_ss_config *c, double p, seqc_rng *ss_rng, seqc_tensor **loss)
+		     const seqc_ss_config *c, double p, seqc_rng *ss_rng, int32_t *used,
+		     seqc_tensor **loss)
 {
 	*loss = NULL;
 	if (m->s2sr) {
-		ss_hook h = { c, p, ss_rng };
+		ss_hook h = { c, p, ss_rng, used, b->T };
+		/* step 0 reads bos, never chosen */
+		for (size_t r = 0; used && r < b->B; r++)
+			used[r * b->T] = b->tgt_in[r * b->T];
 		return seqc_model_s2s_loss(g, m, b, dropout_rng, ss_choose_step, &h, loss);
 	}
 	/* pass 1 as in seqc_ss_gpt_loss: no gradient, no dropout */
@@ -367,6 +376,8 @@ int seqc_ss_s2s_loss(seqc_graph *g, seqc_model *m, const seqc_s2s_batch *b, seqc
 			if ((rc = seqc_ss_choose(c, p, ss_rng, first->val + (r * T + t) * V, 1, V,
 						 &mixed[r * T + t + 1])) < 0)
 				return rc;
+	if (used)
+		memcpy(used, mixed, B * T * sizeof *used);
 	seqc_s2s_batch mix = *b;
 	mix.tgt_in = mixed;
 	return seqc_model_s2s_loss(g, m, &mix, dropout_rng, NULL, NULL, loss);

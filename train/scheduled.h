@@ -110,9 +110,11 @@ SEQC_API int seqc_ss_gpt_loss(seqc_graph *g, seqc_gpt *m, const seqc_ids *inputs
  * seqc_ss_choose (probability p of the ground truth, draws from ss_rng):
  * s2s-rnn step by step (each step's choice from the logits of the step
  * before, with gradients through the whole decoder), s2s-transformer in
- * two passes as seqc_ss_gpt_loss (padded positions draw nothing). */
+ * two passes as seqc_ss_gpt_loss (padded positions draw nothing). used
+ * [B, T] (or NULL) receives the decoder inputs read, bos first (s2s-rnn
+ * chooses at padded positions too; s2s-transformer leaves tgt_in there). */
 SEQC_API int seqc_ss_s2s_loss(seqc_graph *g, seqc_model *m, const seqc_s2s_batch *b,
 			      seqc_rng *dropout_rng, const seqc_ss_config *c, double p,
-			      seqc_rng *ss_rng, seqc_tensor **loss);
+			      seqc_rng *ss_rng, int32_t *used, seqc_tensor **loss);
 
 #endif

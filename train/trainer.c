@@ -629,7 +629,7 @@ static int update_s2s(trainer *t, double *loss, double *grad_norm, size_t *score
 	seqc_params_zero_grad(t->m->params);
 	seqc_tensor *mean;
 	rc = scheduled(t->c) ? seqc_ss_s2s_loss(t->g, t->m, &b, &t->s.dropout, &t->c->ss,
-						 seqc_ss_prob(&t->c->ss, t->s.step), &t->s.ss, &mean)
+						 seqc_ss_prob(&t->c->ss, t->s.step), &t->s.ss, NULL, &mean)
 			     : seqc_model_s2s_loss(t->g, t->m, &b, &t->s.dropout, NULL, NULL, &mean);
 	if (rc < 0)
 		return rc;
