@@ -87,7 +87,8 @@ typedef struct s2s_args {
 /* A model or tokenizer flag; 0 consumed, 1 not one, -1 bad value. */
 static int model_flag(args *a, s2s_args *o)
 {
-	const char *v;
+	/* the flag itself: arg_is moves a->i to a separate value */
+	const char *flag = a->argv[a->i], *v;
 	double d;
 	static const struct {
 		const char *flag;
@@ -140,7 +141,6 @@ static int model_flag(args *a, s2s_args *o)
 		o->label_smoothing = d;
 	} else if (arg_is(a, "--arch", &v) || arg_is(a, "--cell", &v) || arg_is(a, "--attention", &v) ||
 		   arg_is(a, "--tokenizer", &v)) {
-		const char *flag = a->argv[a->i];
 		if (!v)
 			return -1;
 		o->model_flags = true;
