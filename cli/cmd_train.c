@@ -62,6 +62,9 @@ static void usage(FILE *out)
 		"                      token instead of taking the argmax\n"
 		"  --clip NORM         clip the gradient's global norm (5; 0 = off)\n"
 		"  --clip-value V      clip each gradient element to [-V, V] (off)\n"
+		"  --on-nonfinite P    a NaN or Inf loss or gradient: stop (keeping the last good\n"
+		"                      checkpoint; the default) or skip[:N] the batch, N times at\n"
+		"                      most in all (10)\n"
 		"  --eval-every N      full validation pass every N updates (500)\n"
 		"  --patience N        stop after N evaluations without improvement (off)\n"
 		"  --split F           fraction of the text for training (0.9)\n"
@@ -114,6 +117,9 @@ void train_progress(const seqc_train_progress *p, void *vctx)
 		fprintf(stderr, "%sstep %lld  validation loss %.4f (%.4f bits)%s%s\n", ctx->tty ? "\r\033[K" : "",
 			(long long)p->step, p->val_loss, p->val_loss / M_LN2, prob,
 			p->improved ? "  best so far, saved" : "");
+		break;
+	case SEQC_TRAIN_SKIP:
+		fprintf(stderr, "%swarning: %s\n", ctx->tty ? "\r\033[K" : "", p->message);
 		break;
 	case SEQC_TRAIN_DONE:
 		if (p->score_name)
@@ -209,6 +215,33 @@ int train_flag(args *a, train_flags *f)
 		f->tc.resume = true;
 	} else if (arg_flag(a, "--overwrite")) {
 		f->tc.overwrite = true;
+	} else if (arg_is(a, "--on-nonfinite", &v)) {
+		if (!v)
+			return -1;
+		if (!strcmp(v, "stop")) {
+			f->tc.on_nonfinite = SEQC_NONFINITE_STOP;
+		} else if (!strncmp(v, "skip", 4) && (v[4] == '\0' || v[4] == ':')) {
+			f->tc.on_nonfinite = SEQC_NONFINITE_SKIP;
+			if (v[4] == ':' && parse_int(CMD, "--on-nonfinite skip:N", v + 5, 0, 1 << 30, &n) < 0)
+				return -1;
+			if (v[4] == ':')
+				f->tc.max_skips = n;
+		} else {
+			fprintf(stderr, "%s: --on-nonfinite must be stop or skip[:N], got '%s'\n", CMD, v);
+			return -1;
+		}
+	} else if (arg_is(a, "--debug-poison", &v)) {
+		/* testing only: STEP or STEP:PARAM (see seqc_train_config) */
+		if (!v)
+			return -1;
+		char num[32];
+		const char *colon = strchr(v, ':');
+		size_t l = colon ? (size_t)(colon - v) : strlen(v);
+		snprintf(num, sizeof num, "%.*s", (int)(l < 31 ? l : 31), v);
+		if (parse_int(CMD, "--debug-poison", num, 1, (long long)1 << 40, &n) < 0)
+			return -1;
+		f->tc.poison_step = n;
+		f->tc.poison_param = colon ? colon + 1 : NULL;
 	} else {
 		return 1;
 	}

@@ -22,6 +22,7 @@ seqc_train_config seqc_train_defaults(void)
 		.ss = seqc_ss_defaults(),
 		.clip_norm = 5.0f, .clip_value = 0.0f, .eval_every = 500, .eval_chunk = 256,
 		.patience = 0, .log_every = 50, .seed = 1337, .out_dir = NULL, .resume = false,
+		.on_nonfinite = SEQC_NONFINITE_STOP, .max_skips = 10,
 	};
 	c.optim.lr = 2e-3f;
 	return c;
@@ -168,6 +169,7 @@ typedef struct run_state {
 	double stop_best;  /* best of the scheduled passes: early stopping counts from it, so
 			      that the extra pass at the end of a run does not steer a resumed one */
 	int64_t bad_evals;
+	int64_t skips;     /* updates skipped for a non-finite loss or gradient */
 	double elapsed;    /* seconds over all runs */
 } run_state;
 
@@ -229,6 +231,8 @@ static int save_state(const char *path, const run_state *s, const seqc_train_con
 					       .numel = L * B * H, .data = (float *)cst };
 	}
 	json_t *js = state_json(s, c, seqc_optim_steps(o));
+	if (js && json_object_set_new(js, "skips", json_integer(s->skips)) < 0)
+		json_decref(js), js = NULL;
 	char spec[160];
 	seqc_ss_format(&c->ss, spec, sizeof spec);
 	if (js && scheduled(c) &&
@@ -337,6 +341,9 @@ static int load_state(const char *path, run_state *s, const seqc_train_config *c
 		goto done;
 	if ((rc = load_ss(js, s, c, path)) < 0)
 		goto done;
+	s->skips = 0;
+	if (json_object_get(js, "skips") && (rc = get_int(js, "skips", &s->skips, path)) < 0)
+		goto done;
 	s->stop_best = s->best_val;
 	if (json_object_get(js, "stop_best") && (rc = get_real(js, "stop_best", &s->stop_best, path)) < 0)
 		goto done;
@@ -439,6 +446,9 @@ typedef struct trainer {
 	const int32_t *val;   /* language models: the validation stream */
 	size_t n_val;
 	int32_t bos;
+	int64_t saved_step;   /* of last.safetensors (-1: none yet) */
+	char skip_msg[512];   /* the last skipped update, for the callback */
+	bool poisoned;        /* testing: poison_step was applied */
 	const seqc_s2s_data *s2s; /* sequence-to-sequence: the pairs */
 	seqc_batches *batches;
 	seqc_s2s_store store;
@@ -501,6 +511,57 @@ static int segment(trainer *t, size_t start, size_t len, size_t first_target, se
 }
 
 static int apply_update(trainer *t, seqc_tensor *mean, double *loss, double *grad_norm);
+
+/* The first parameter, in declaration order, with a NaN or Inf in block
+ * (the store's values or grads), and the index of that element. */
+static const seqc_param *first_nonfinite(const seqc_params *p, const float *block, size_t *at)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		const seqc_param *q = p->items[i];
+		for (size_t j = 0; j < q->t.numel; j++)
+			if (!isfinite(block[q->offset + j])) {
+				*at = j;
+				return q;
+			}
+	}
+	return NULL;
+}
+
+/* A non-finite loss or gradient norm at the coming update: skipped (1)
+ * within the limit of --on-nonfinite skip, else an error that says where
+ * it first appeared and which checkpoint is the last good one. */
+static int nonfinite(trainer *t, const char *what, double v, const float *block)
+{
+	size_t at = 0;
+	const seqc_param *q = first_nonfinite(t->m->params, block, &at);
+	char where[320] = "";
+	if (q)
+		snprintf(where, sizeof where, "; the first non-finite %s is %s[%zu]",
+			 block == t->m->params->grads ? "gradient" : "parameter", q->name, at);
+	int64_t step = t->s.step + 1;
+	if (t->c->on_nonfinite == SEQC_NONFINITE_SKIP && t->s.skips < t->c->max_skips) {
+		t->s.skips++;
+		json_t *line = json_pack("{s:s, s:I, s:s, s:f, s:s, s:I}", "event", "skip", "step",
+					 (json_int_t)step, "what", what, "value", 0.0, "parameter",
+					 q ? q->name : "", "skips", (json_int_t)t->s.skips);
+		if (line)
+			json_object_set_new(line, "value", json_string(isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"));
+		int rc = write_log(t, line);
+		if (rc < 0)
+			return rc;
+		snprintf(t->skip_msg, sizeof t->skip_msg, "step %" PRId64 ": the %s is %g%s: batch skipped "
+			 "(%" PRId64 " of at most %" PRId64 ")", step, what, v, where, t->s.skips,
+			 t->c->max_skips);
+		return 1;
+	}
+	const char *limit = t->c->on_nonfinite == SEQC_NONFINITE_SKIP ? " (after the most skips allowed)" : "";
+	if (t->saved_step >= 0)
+		return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the %s is %g%s%s; stopped: "
+				  "the last good checkpoint is %s (step %" PRId64 ")", step, what, v, where,
+				  limit, t->path_last, t->saved_step);
+	return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the %s is %g%s%s; stopped before "
+			  "any checkpoint was saved", step, what, v, where, limit);
+}
 
 /* One update. Returns the mean loss of the scored positions in *loss. */
 static int update_lm(trainer *t, double *loss, double *grad_norm, size_t *scored_out)
@@ -595,17 +656,29 @@ static int apply_update(trainer *t, seqc_tensor *mean, double *loss, double *gra
 	int rc;
 	if (!mean)
 		return seqc_errcode();
+	/* testing: a non-finite value once, at this update */
+	bool poison = c->poison_step && t->s.step + 1 == c->poison_step && !t->poisoned;
+	t->poisoned |= poison;
+	if (poison && !c->poison_param)
+		mean->val[0] = NAN;
 	*loss = mean->val[0];
+	*grad_norm = NAN;
 	if (!isfinite(*loss))
-		return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the loss is %g",
-				  t->s.step + 1, *loss);
+		return nonfinite(t, "loss", *loss, t->m->params->values);
 	if ((rc = seqc_backward(t->g, mean)) < 0)
 		return rc;
-	*grad_norm = c->clip_norm > 0 ? seqc_clip_grad_norm(t->m->params, c->clip_norm)
-				      : seqc_grad_norm(t->m->params);
+	if (poison && c->poison_param) {
+		seqc_param *pp = seqc_params_find(t->m->params, c->poison_param);
+		if (pp)
+			t->m->params->grads[pp->offset] = NAN;
+	}
+	/* the norm before clipping: clipping a non-finite gradient would
+	 * spread the NaN into every parameter */
+	*grad_norm = seqc_grad_norm(t->m->params);
 	if (!isfinite(*grad_norm))
-		return seqc_error(SEQC_ENONFINITE, "train: step %" PRId64 ": the gradient norm is %g",
-				  t->s.step + 1, *grad_norm);
+		return nonfinite(t, "gradient norm", *grad_norm, t->m->params->grads);
+	if (c->clip_norm > 0)
+		seqc_clip_grad_norm(t->m->params, c->clip_norm);
 	if (c->clip_value > 0 && (rc = seqc_clip_grad_value(t->m->params, c->clip_value)) < 0)
 		return rc;
 	float lr = seqc_sched_lr(t->sched, t->s.step);
@@ -636,12 +709,22 @@ static int update_s2s(trainer *t, double *loss, double *grad_norm, size_t *score
 	return apply_update(t, mean, loss, grad_norm);
 }
 
+static int save_last_files(trainer *t);
+
 static int update(trainer *t, double *loss, double *grad_norm, size_t *scored)
 {
 	return t->s2s ? update_s2s(t, loss, grad_norm, scored) : update_lm(t, loss, grad_norm, scored);
 }
 
 static int save_last(trainer *t)
+{
+	int rc = save_last_files(t);
+	if (rc == 0)
+		t->saved_step = t->s.step;
+	return rc;
+}
+
+static int save_last_files(trainer *t)
 {
 	if (t->s2s) { /* where the batches are: epoch, next batch, the epoch's stream */
 		seqc_batches_state bs;
@@ -772,6 +855,9 @@ static int check_config(const seqc_train_config *c)
 		return seqc_error(SEQC_EINVAL, "train: give a number of steps or a time limit");
 	if (!c->out_dir)
 		return seqc_error(SEQC_EINVAL, "train: no output folder");
+	if ((c->on_nonfinite != SEQC_NONFINITE_STOP && c->on_nonfinite != SEQC_NONFINITE_SKIP) ||
+	    c->max_skips < 0 || c->poison_step < 0)
+		return seqc_error(SEQC_EINVAL, "train: bad non-finite policy, skip limit or poison step");
 	return seqc_ss_check(&c->ss);
 }
 
@@ -784,6 +870,7 @@ static int open_run(trainer *t)
 	int rc;
 	if (mkdir(c->out_dir, 0777) < 0 && errno != EEXIST)
 		return seqc_error(SEQC_EIO, "%s: cannot create the folder: %s", c->out_dir, strerror(errno));
+	t->saved_step = -1;
 	t->path_best = path_in(c->out_dir, "model.safetensors");
 	t->path_last = path_in(c->out_dir, "last.safetensors");
 	t->path_state = path_in(c->out_dir, "last.state.safetensors");
@@ -820,8 +907,10 @@ static int open_run(trainer *t)
 			rc = seqc_error(SEQC_EFORMAT, "%s is at step %" PRId64 " but %s at step %" PRId64
 					": they do not belong together", t->path_last, saved_step,
 					t->path_state, t->s.step);
-		if (rc == 0)
+		if (rc == 0) {
 			memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
+			t->saved_step = saved_step;
+		}
 		seqc_model_destroy(saved);
 		if (rc < 0)
 			return rc;
@@ -862,6 +951,13 @@ static int run_loop(trainer *t, seqc_train_callback cb, void *ctx)
 		size_t scored;
 		if ((rc = update(t, &loss, &gnorm, &scored)) < 0)
 			return rc;
+		if (rc > 0) { /* skipped: no update happened */
+			pr.event = SEQC_TRAIN_SKIP;
+			pr.message = t->skip_msg;
+			if (cb)
+				cb(&pr, ctx);
+			continue;
+		}
 		train_time += now() - t0;
 		tokens += scored;
 		loss_sum += loss;

@@ -39,6 +39,15 @@
 #include "train/schedule.h"
 #include "train/scheduled.h"
 
+/* What a non-finite loss or gradient norm does (the message names the
+ * step and the first parameter whose gradient, or value, is NaN or Inf). */
+typedef enum seqc_nonfinite_policy {
+	SEQC_NONFINITE_STOP, /* training ends with SEQC_ENONFINITE; last.safetensors is the last
+				good checkpoint */
+	SEQC_NONFINITE_SKIP, /* the batch is dropped without an update (logged as a "skip"
+				event), up to max_skips times */
+} seqc_nonfinite_policy;
+
 typedef struct seqc_train_config {
 	size_t batch;            /* B streams; seq2seq: the token budget of a batch (padded
 				    positions B * max(S, T), as fairseq's --max-tokens) */
@@ -58,6 +67,14 @@ typedef struct seqc_train_config {
 	int64_t log_every;       /* updates between train log lines */
 	uint64_t seed;           /* dropout stream (the init stream is the caller's) */
 	const char *out_dir;
+	seqc_nonfinite_policy on_nonfinite; /* a NaN or Inf loss or gradient norm: stop
+				    (default) or skip the batch */
+	int64_t max_skips;       /* skip: at most this many skipped updates in all (10); one
+				    more stops */
+	int64_t poison_step;     /* testing: make update number poison_step (from 1, over all
+				    runs) non-finite once: its loss, or with poison_param the
+				    first element of that parameter's gradient (0: never) */
+	const char *poison_param;
 	bool resume;             /* continue from out_dir/last.* */
 	bool overwrite;          /* start afresh even if out_dir holds a run (its files are replaced) */
 } seqc_train_config;
@@ -71,6 +88,7 @@ typedef enum seqc_train_event {
 	SEQC_TRAIN_STEP,  /* after an update that is logged */
 	SEQC_TRAIN_EVAL,  /* after a validation pass */
 	SEQC_TRAIN_DONE,
+	SEQC_TRAIN_SKIP,  /* an update skipped for a non-finite value (message says why) */
 } seqc_train_event;
 
 typedef struct seqc_train_progress {
@@ -94,6 +112,7 @@ typedef struct seqc_train_progress {
 				  none) */
 	double best_val_score;
 	const char *score_name; /* "bleu" */
+	const char *message;   /* SKIP: what was skipped and why */
 } seqc_train_progress;
 
 typedef void (*seqc_train_callback)(const seqc_train_progress *p, void *ctx);

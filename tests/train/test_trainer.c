@@ -229,7 +229,8 @@ static seqc_train_config make_config(const run_spec *r, const char *dir, int64_t
 
 /* What the callback saw. */
 typedef struct events {
-	int evals, steps, done;
+	int evals, steps, done, skips;
+	char skip_msg[512];
 	int64_t eval_steps[64];
 	int64_t last_eval_step, done_step;
 	bool eval_step_ok;
@@ -253,6 +254,10 @@ static void on_event(const seqc_train_progress *p, void *ctx)
 		e->evals++;
 		e->last_eval_step = p->step;
 		e->last_val = p->val_loss;
+		break;
+	case SEQC_TRAIN_SKIP:
+		e->skips++;
+		snprintf(e->skip_msg, sizeof e->skip_msg, "%s", p->message ? p->message : "(null)");
 		break;
 	case SEQC_TRAIN_DONE:
 		e->done++;
@@ -845,6 +850,81 @@ START_TEST(test_divergence)
 }
 END_TEST
 
+
+/* A non-finite loss or gradient injected at update 3 (poison_step): with
+ * --on-nonfinite stop the run ends naming the step, the first non-finite
+ * gradient's parameter and the last good checkpoint (which loads, at step
+ * 2); with skip the batch is dropped, logged, and training goes on to its
+ * end; past max_skips it stops. Without the checks, the NaN would reach
+ * the parameters (the optimizer steps on it) and the run would "succeed". */
+static int train_poisoned(const run_spec *r, const corpus *c, const char *dir, int64_t steps,
+			  seqc_nonfinite_policy policy, int64_t max_skips, const char *param, events *ev)
+{
+	seqc_model *m = make_model(r, seqc_tok_vocab_size(c->tok));
+	seqc_train_config tc = make_config(r, dir, steps, false);
+	tc.overwrite = true;
+	tc.on_nonfinite = policy;
+	tc.max_skips = max_skips;
+	tc.poison_step = 3;
+	tc.poison_param = param;
+	int rc = seqc_train_lm(m, c->ids, c->split, c->ids + c->split, c->n - c->split, seqc_tok_bos(c->tok),
+			       &tc, c->tok_json, on_event, ev);
+	seqc_model_destroy(m);
+	return rc;
+}
+
+START_TEST(test_nonfinite)
+{
+	corpus c = words_corpus();
+	run_spec r = { "poison", SEQC_CELL_LSTM, 1, 16, 0.0f, 4, 8, 8, "adam:lr=0.01", "constant", 2, 0, false, NULL };
+	const char *dir = dir_of("poison");
+	const char *params[] = { NULL, "rnn.weight_hh_l0" };
+	for (size_t i = 0; i < 2; i++) {
+		events ev = { 0 };
+		int rc = train_poisoned(&r, &c, dir, 6, SEQC_NONFINITE_STOP, 10, params[i], &ev);
+		const char *msg = seqc_errmsg();
+		ck_assert_msg(rc == SEQC_ENONFINITE, "%s: rc %d (%s)", params[i] ? params[i] : "loss", rc, msg);
+		ck_assert_msg(strstr(msg, "step 3") && strstr(msg, params[i] ? "gradient norm" : "the loss"),
+			      "message: %s", msg);
+		ck_assert_msg(strstr(msg, "last good checkpoint") && strstr(msg, "(step 2)"), "message: %s", msg);
+		if (params[i])
+			ck_assert_msg(strstr(msg, "rnn.weight_hh_l0[0]"), "message: %s", msg);
+		seqc_model *m;
+		int64_t step;
+		ck_assert_msg(seqc_ckpt_load(dir_of("poison/last.safetensors"), &m, NULL, &step) == 0, "%s",
+			      seqc_errmsg());
+		ck_assert_int_eq(step, 2);
+		for (size_t k = 0; k < m->params->numel; k++)
+			ck_assert(isfinite(m->params->values[k]));
+		seqc_model_destroy(m);
+	}
+	/* skip: the run reaches its end, one skip reported and logged, the
+	 * parameters finite */
+	events ev = { 0 };
+	int rc = train_poisoned(&r, &c, dir, 6, SEQC_NONFINITE_SKIP, 10, params[1], &ev);
+	ck_assert_msg(rc == 0, "skip: %s", seqc_errmsg());
+	ck_assert_int_eq(ev.skips, 1);
+	ck_assert_msg(strstr(ev.skip_msg, "step 3") && strstr(ev.skip_msg, "rnn.weight_hh_l0"), "%s", ev.skip_msg);
+	ck_assert_int_eq(ev.done_step, 6);
+	blob log = read_blob(dir_of("poison/log.jsonl"));
+	ck_assert_msg(strstr(log.data, "\"event\":\"skip\""), "no skip event in the log");
+	free(log.data);
+	seqc_model *m;
+	int64_t step;
+	ck_assert(seqc_ckpt_load(dir_of("poison/last.safetensors"), &m, NULL, &step) == 0);
+	ck_assert_int_eq(step, 6);
+	for (size_t k = 0; k < m->params->numel; k++)
+		ck_assert(isfinite(m->params->values[k]));
+	seqc_model_destroy(m);
+	/* no skips left: stop */
+	memset(&ev, 0, sizeof ev);
+	rc = train_poisoned(&r, &c, dir, 6, SEQC_NONFINITE_SKIP, 0, NULL, &ev);
+	ck_assert_msg(rc == SEQC_ENONFINITE && strstr(seqc_errmsg(), "most skips"), "rc %d: %s", rc,
+		      seqc_errmsg());
+	free_corpus(&c);
+}
+END_TEST
+
 /* ---- evaluation against scoring ---- */
 
 START_TEST(test_eval_matches_score)
@@ -930,6 +1010,7 @@ int main(void)
 	tcase_add_test(tc, test_refusals);
 	tcase_add_test(tc, test_early_stopping);
 	tcase_add_test(tc, test_divergence);
+	tcase_add_test(tc, test_nonfinite);
 	tcase_add_test(tc, test_time_limit);
 	tcase_add_test(tc, test_eval_matches_score);
 	tcase_add_test(tc, test_bad_config);
