@@ -441,7 +441,7 @@ typedef struct trainer {
 	float *h_mid, *c_mid; /* state at the window split */
 	int32_t *in, *tg;     /* [B, window] */
 	FILE *log;
-	char *path_best, *path_last, *path_state, *path_log, *path_svg;
+	char *path_best, *path_last, *path_prev, *path_state, *path_log, *path_svg;
 	const char *tokenizer_json;
 	const int32_t *val;   /* language models: the validation stream */
 	size_t n_val;
@@ -733,11 +733,21 @@ static int save_last_files(trainer *t)
 		t->s.pos = (size_t)bs.next;
 		t->s.data = bs.rng;
 	}
+	/* A kill at any moment must leave a model and a state of one step:
+	 * the previous model steps aside (an atomic rename) before the new
+	 * one takes its name, and the state comes last. Before the state is
+	 * written, last.prev.safetensors matches the old state, and resume
+	 * takes it (open_run). */
+	if (rename(t->path_last, t->path_prev) < 0 && errno != ENOENT)
+		return seqc_error(SEQC_EIO, "%s: cannot keep the previous checkpoint as %s: %s",
+				  t->path_last, t->path_prev, strerror(errno));
 	int rc = seqc_ckpt_save(t->path_last, t->m, t->tokenizer_json, t->s.step);
 	if (rc == 0) {
 		t->s.sched = seqc_sched_get_state(t->sched);
 		rc = save_state(t->path_state, &t->s, t->c, t->optim, t->m, t->h, t->cst);
 	}
+	if (rc < 0) /* a failed save (a full disk): the previous pair stays whole */
+		rename(t->path_prev, t->path_last);
 	return rc;
 }
 
@@ -836,6 +846,7 @@ static void trainer_free(trainer *t)
 		fclose(t->log);
 	free(t->path_best);
 	free(t->path_last);
+	free(t->path_prev);
 	free(t->path_state);
 	free(t->path_log);
 	free(t->path_svg);
@@ -861,6 +872,58 @@ static int check_config(const seqc_train_config *c)
 	return seqc_ss_check(&c->ss);
 }
 
+/* The saved model of the state's step: last.safetensors, or
+ * last.prev.safetensors when a save was cut off between the two (then it
+ * takes last's name again, so that the pair is whole for the next save). */
+static int load_saved_model(trainer *t, seqc_model **saved)
+{
+	int64_t step = -1, prev_step = -1;
+	int rc = seqc_ckpt_load(t->path_last, saved, NULL, &step);
+	if (rc == 0 && step == t->s.step)
+		return 0;
+	if (rc == 0)
+		seqc_model_destroy(*saved);
+	char why[512];
+	snprintf(why, sizeof why, "%s", rc < 0 ? seqc_errmsg() : "");
+	if (seqc_ckpt_load(t->path_prev, saved, NULL, &prev_step) == 0) {
+		if (prev_step == t->s.step) {
+			if (rename(t->path_prev, t->path_last) < 0) {
+				seqc_model_destroy(*saved);
+				return seqc_error(SEQC_EIO, "%s: cannot restore it as %s: %s", t->path_prev,
+						  t->path_last, strerror(errno));
+			}
+			return 0;
+		}
+		seqc_model_destroy(*saved);
+	}
+	if (rc < 0)
+		return seqc_error(SEQC_EFORMAT, "%s: no checkpoint of the state's step %" PRId64 ": %s",
+				  t->path_state, t->s.step, why);
+	return seqc_error(SEQC_EFORMAT, "%s is at step %" PRId64 " but %s at step %" PRId64
+			  ": they do not belong together", t->path_last, step, t->path_state, t->s.step);
+}
+
+/* The saved run's model configuration (last.safetensors, or the previous
+ * one: both have it) against the one given. */
+static int check_saved_config(trainer *t)
+{
+	seqc_model *saved;
+	int rc = seqc_ckpt_load(t->path_last, &saved, NULL, NULL);
+	if (rc < 0) {
+		char why[512]; /* last's error, not prev's */
+		snprintf(why, sizeof why, "%s", seqc_errmsg());
+		if (seqc_ckpt_load(t->path_prev, &saved, NULL, NULL) < 0)
+			return seqc_error(rc, "%s", why);
+	}
+	char *a = seqc_model_config_json(saved), *b = seqc_model_config_json(t->m);
+	bool same = a && b && !strcmp(a, b);
+	free(a);
+	free(b);
+	seqc_model_destroy(saved);
+	return same ? 0 : seqc_error(SEQC_EINVAL, "%s: the saved model has another configuration than the "
+				    "one given (arch, sizes): resume with the same flags", t->path_last);
+}
+
 /* What every run shares, once the task's buffers are in t: the output
  * folder, optimizer and schedule, resume or a fresh start, the log. */
 static int open_run(trainer *t)
@@ -873,11 +936,13 @@ static int open_run(trainer *t)
 	t->saved_step = -1;
 	t->path_best = path_in(c->out_dir, "model.safetensors");
 	t->path_last = path_in(c->out_dir, "last.safetensors");
+	t->path_prev = path_in(c->out_dir, "last.prev.safetensors");
 	t->path_state = path_in(c->out_dir, "last.state.safetensors");
 	t->path_log = path_in(c->out_dir, "log.jsonl");
 	t->path_svg = path_in(c->out_dir, "loss.svg");
 	t->g = seqc_graph_create(0);
-	if (!t->path_best || !t->path_last || !t->path_state || !t->path_log || !t->path_svg || !t->g)
+	if (!t->path_best || !t->path_last || !t->path_prev || !t->path_state || !t->path_log ||
+	    !t->path_svg || !t->g)
 		return seqc_error(SEQC_ENOMEM, "train: cannot allocate");
 	seqc_sched_config sc = c->sched;
 	if (isnan(sc.base_lr))
@@ -890,30 +955,16 @@ static int open_run(trainer *t)
 	seqc_rng_seed(&t->s.ss, c->seed, SEQC_STREAM_SCHEDULED);
 	struct stat sb;
 	if (c->resume) {
-		/* everything is checked before the caller's model is touched */
+		/* everything is checked before the caller's model is touched:
+		 * the configuration, the state, then the model of its step */
 		seqc_model *saved;
-		int64_t saved_step;
-		if ((rc = seqc_ckpt_load(t->path_last, &saved, NULL, &saved_step)) < 0)
+		if ((rc = check_saved_config(t)) < 0 ||
+		    (rc = load_state(t->path_state, &t->s, c, t->optim, m, t->h, t->cst)) < 0 ||
+		    (rc = load_saved_model(t, &saved)) < 0)
 			return rc;
-		char *a = seqc_model_config_json(saved), *b = seqc_model_config_json(m);
-		bool same = a && b && !strcmp(a, b);
-		free(a);
-		free(b);
-		if (!same)
-			rc = seqc_error(SEQC_EINVAL, "%s: the saved model has another configuration than the "
-					"one given (arch, sizes): resume with the same flags", t->path_last);
-		else if ((rc = load_state(t->path_state, &t->s, c, t->optim, m, t->h, t->cst)) == 0 &&
-			 t->s.step != saved_step)
-			rc = seqc_error(SEQC_EFORMAT, "%s is at step %" PRId64 " but %s at step %" PRId64
-					": they do not belong together", t->path_last, saved_step,
-					t->path_state, t->s.step);
-		if (rc == 0) {
-			memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
-			t->saved_step = saved_step;
-		}
+		memcpy(m->params->values, saved->params->values, m->params->numel * sizeof(float));
+		t->saved_step = t->s.step;
 		seqc_model_destroy(saved);
-		if (rc < 0)
-			return rc;
 		if ((rc = seqc_sched_set_state(t->sched, &t->s.sched)) < 0)
 			return rc;
 	} else if (!c->overwrite && stat(t->path_last, &sb) == 0) {

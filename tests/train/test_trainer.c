@@ -500,8 +500,8 @@ START_TEST(test_files)
 	events ev = { .eval_step_ok = true };
 	ck_assert_msg(train(&r, &c, dir_of("run"), 10, false, &ev) == 0, "%s", seqc_errmsg());
 	static const char *const names[] = { "model.safetensors", "last.safetensors", "last.state.safetensors",
-					     "log.jsonl", "loss.svg" };
-	for (size_t i = 0; i < 5; i++) {
+					     "log.jsonl", "loss.svg", "last.prev.safetensors" };
+	for (size_t i = 0; i < 6; i++) {
 		char path[512];
 		snprintf(path, sizeof path, "%s/run/%s", tmp_root, names[i]);
 		ck_assert_msg(exists(path), "%s missing or empty", path);
@@ -669,7 +669,7 @@ START_TEST(test_refusals)
 	const char *dir = dir_of("run");
 	ck_assert_msg(train(&r, &c, dir, 8, false, NULL) == 0, "%s", seqc_errmsg());
 	snapshot before = take_snapshot(dir);
-	ck_assert_uint_eq(before.n, 5);
+	ck_assert_uint_eq(before.n, 6); /* last.prev.safetensors too: two saves */
 
 	/* a new run into a folder that holds one */
 	int rc = train(&r, &c, dir, 8, false, NULL);
@@ -715,13 +715,17 @@ START_TEST(test_refusals)
 	assert_unchanged(&before, dir, "other optimizer");
 
 	/* a state file from another save than last.safetensors: continue to
-	 * 12, then put the state of step 8 back */
+	 * 12, then put the state of step 8 back. With last.prev.safetensors
+	 * (step 8) that is a save cut off before its state: resume takes the
+	 * previous model (tested in test_kill_between_files); without it,
+	 * nothing matches the state */
 	blob state = read_blob(dir_of("run/last.state.safetensors"));
 	ck_assert_msg(train(&r, &c, dir, 12, true, NULL) == 0, "%s", seqc_errmsg());
 	FILE *f = fopen(dir_of("run/last.state.safetensors"), "wb");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(state.data, 1, state.len, f), state.len);
 	fclose(f);
+	unlink(dir_of("run/last.prev.safetensors"));
 	snapshot mixed = take_snapshot(dir);
 	rc = train(&r, &c, dir, 16, true, NULL);
 	ck_assert_int_eq(rc, SEQC_EFORMAT);
@@ -925,6 +929,48 @@ START_TEST(test_nonfinite)
 }
 END_TEST
 
+
+/* A kill between the new model and its state (simulated: the state of
+ * the save before, with last.prev.safetensors of that step, as a kill
+ * after the model's rename leaves them): resume takes the previous model,
+ * restores it as last.safetensors, and ends bit for bit where an
+ * uninterrupted run ends. */
+START_TEST(test_kill_between_files)
+{
+	corpus c = words_corpus();
+	run_spec r = { "cut", SEQC_CELL_LSTM, 1, 16, 0.1f, 4, 8, 8, "adam:lr=0.01", "constant", 4, 0, false, NULL };
+	ck_assert_msg(train(&r, &c, dir_of("straight"), 12, false, NULL) == 0, "%s", seqc_errmsg());
+	const char *dir = dir_of("cut");
+	ck_assert_msg(train(&r, &c, dir, 4, false, NULL) == 0, "%s", seqc_errmsg());
+	blob state4 = read_blob(dir_of("cut/last.state.safetensors"));
+	blob model4 = read_blob(dir_of("cut/last.safetensors"));
+	ck_assert_msg(train(&r, &c, dir, 8, true, NULL) == 0, "%s", seqc_errmsg());
+	/* now last = 8: the files of a save of step 8 cut off before its
+	 * state, with the model of 4 stepped aside */
+	const struct {
+		const char *name;
+		blob *b;
+	} put[] = { { "cut/last.state.safetensors", &state4 }, { "cut/last.prev.safetensors", &model4 } };
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = fopen(dir_of(put[i].name), "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(put[i].b->data, 1, put[i].b->len, f), put[i].b->len);
+		fclose(f);
+	}
+	ck_assert_msg(train(&r, &c, dir, 12, true, NULL) == 0, "%s", seqc_errmsg());
+	assert_same_tensors(dir_of("straight/last.safetensors"), dir_of("cut/last.safetensors"));
+	assert_same_tensors(dir_of("straight/last.state.safetensors"), dir_of("cut/last.state.safetensors"));
+	/* and with last.safetensors gone (a kill between the two renames) */
+	ck_assert_msg(train(&r, &c, dir_of("gone"), 4, false, NULL) == 0, "%s", seqc_errmsg());
+	ck_assert_int_eq(rename(dir_of("gone/last.safetensors"), dir_of("gone/last.prev.safetensors")), 0);
+	ck_assert_msg(train(&r, &c, dir_of("gone"), 12, true, NULL) == 0, "%s", seqc_errmsg());
+	assert_same_tensors(dir_of("straight/last.safetensors"), dir_of("gone/last.safetensors"));
+	free(state4.data);
+	free(model4.data);
+	free_corpus(&c);
+}
+END_TEST
+
 /* ---- evaluation against scoring ---- */
 
 START_TEST(test_eval_matches_score)
@@ -1011,6 +1057,7 @@ int main(void)
 	tcase_add_test(tc, test_early_stopping);
 	tcase_add_test(tc, test_divergence);
 	tcase_add_test(tc, test_nonfinite);
+	tcase_add_test(tc, test_kill_between_files);
 	tcase_add_test(tc, test_time_limit);
 	tcase_add_test(tc, test_eval_matches_score);
 	tcase_add_test(tc, test_bad_config);
