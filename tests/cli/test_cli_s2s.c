@@ -75,13 +75,14 @@ static void write_task(const char *src_path, const char *tgt_path, size_t n, uin
 {
 	seqc_rng rng;
 	seqc_rng_seed(&rng, seed, SEQC_STREAM_DATA);
-	char *src = malloc(n * 16 + 1), *tgt = malloc(n * 16 + 1);
+	char src[1024], tgt[1024];
 	size_t len = 0;
+	ck_assert_uint_lt(n * 12, sizeof src);
 	for (size_t i = 0; i < n; i++) {
 		size_t words = 1 + (size_t)(seqc_rng_uniform(&rng) * 3.0f) % 3, start = len;
 		for (size_t w = 0; w < words; w++)
-			len += (size_t)sprintf(src + len, "%s%s", w ? " " : "",
-					       WORDS[(size_t)(seqc_rng_uniform(&rng) * 8.0f) % 8]);
+			len += (size_t)snprintf(src + len, sizeof src - len, "%s%s", w ? " " : "",
+						WORDS[(size_t)(seqc_rng_uniform(&rng) * 8.0f) % 8]);
 		for (size_t k = start; k < len; k++)
 			tgt[k] = src[len - 1 - (k - start)];
 		src[len] = tgt[len] = '\n';
@@ -90,8 +91,6 @@ static void write_task(const char *src_path, const char *tgt_path, size_t n, uin
 	src[len] = tgt[len] = '\0';
 	write_text(src_path, src);
 	write_text(tgt_path, tgt);
-	free(src);
-	free(tgt);
 }
 
 static void setup(void)
@@ -561,7 +560,7 @@ int main(void)
 	Suite *s = suite_create("cli_s2s");
 	TCase *tc = tcase_create("cli_s2s");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, 240); /* several runs of seqc each, slow under the sanitizers */
 	tcase_add_loop_test(tc, test_train_translate, 0, 2);
 	tcase_add_test(tc, test_spm);
 	tcase_add_test(tc, test_translate_refusals);

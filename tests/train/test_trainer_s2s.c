@@ -63,22 +63,24 @@ static void make_text(size_t n, uint64_t seed, char **src, char **tgt)
 {
 	seqc_rng rng;
 	seqc_rng_seed(&rng, seed, SEQC_STREAM_DATA);
-	size_t cap = n * 16 + 1, len = 0;
-	*src = malloc(cap);
-	*tgt = malloc(cap);
-	ck_assert(*src && *tgt);
+	char a[1024], b[1024];
+	size_t len = 0;
+	ck_assert_uint_lt(n * 12, sizeof a);
 	for (size_t i = 0; i < n; i++) {
 		size_t words = 1 + (size_t)(seqc_rng_uniform(&rng) * 3.0f) % 3, start = len;
 		for (size_t w = 0; w < words; w++) {
 			const char *word = WORDS[(size_t)(seqc_rng_uniform(&rng) * 8.0f) % 8];
-			len += (size_t)sprintf(*src + len, "%s%s", w ? " " : "", word);
+			len += (size_t)snprintf(a + len, sizeof a - len, "%s%s", w ? " " : "", word);
 		}
 		for (size_t k = start; k < len; k++)
-			(*tgt)[k] = (*src)[len - 1 - (k - start)];
-		(*src)[len] = (*tgt)[len] = '\n';
+			b[k] = a[len - 1 - (k - start)];
+		a[len] = b[len] = '\n';
 		len++;
 	}
-	(*src)[len] = (*tgt)[len] = '\0';
+	a[len] = b[len] = '\0';
+	*src = strdup(a);
+	*tgt = strdup(b);
+	ck_assert(*src && *tgt);
 }
 
 typedef struct data {
