@@ -20,6 +20,9 @@ int seqc_translate_batch(seqc_model *m, seqc_graph *g, const seqc_beam_config *c
 				  "use seqc_generate or seqc_beam_search)", m->arch);
 	if (!B)
 		return 0;
+	if (c->coverage_beta > 0 && m->s2sr && m->s2sr->c.attention == SEQC_S2SR_ATTN_NONE)
+		return seqc_error(SEQC_EINVAL, "translate: a coverage penalty needs attention; this "
+				  "s2s-rnn has none");
 	int32_t *prompt = malloc(B * sizeof *prompt);
 	const int32_t **prompts = malloc(B * sizeof *prompts);
 	size_t *plens = malloc(B * sizeof *plens);
