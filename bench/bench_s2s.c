@@ -145,10 +145,12 @@ static int bench_train(seqc_model *m, seqc_rng *rng, const config *cf, double se
 	double fps = flops_per_step(B, S, T), gflops = fps / med / 1e9;
 	printf("{\"bench\":\"s2s_train\",\"config\":\"%s\",\"impl\":\"seqc\",\"layers\":\"%d+%d\","
 	       "\"heads\":%d,\"d_model\":%d,\"dim_ff\":%d,\"vocab\":%d,\"batch\":%zu,\"src_len\":%zu,"
-	       "\"tgt_len\":%zu,\"ms_per_iter\":%.2f,\"ms_best\":%.2f,\"tokens_per_s\":%.0f,"
-	       "\"flops_per_iter\":%.0f,\"gflops\":%.1f,\"mfu\":%.3f,\"steps\":%d,\"threads\":%d}\n",
-	       cf->name, LAYERS, LAYERS, HEADS, D, FF, VOCAB, B, S, T, 1e3 * med, 1e3 * best,
-	       (double)(B * T) / med, fps, gflops, gflops / peak, iters, omp_get_max_threads());
+	       "\"tgt_len\":%zu,\"params\":%zu,\"ms_per_iter\":%.2f,\"ms_best\":%.2f,"
+	       "\"tokens_per_s\":%.0f,\"flops_per_iter\":%.0f,\"gflops\":%.1f,\"mfu\":%.3f,\"steps\":%d,"
+	       "\"threads\":%d}\n",
+	       cf->name, LAYERS, LAYERS, HEADS, D, FF, VOCAB, B, S, T, m->params->numel, 1e3 * med,
+	       1e3 * best, (double)(B * T) / med, fps, gflops, gflops / peak, iters,
+	       omp_get_max_threads());
 	fflush(stdout);
 	free(times);
 	free(lens);

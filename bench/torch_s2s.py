@@ -97,6 +97,7 @@ def train(seconds):
     times = sorted(times[2:])
     med = times[len(times) // 2]
     print(json.dumps({"bench": "s2s_train", "config": TRAIN, "impl": "pytorch",
+                      "params": sum(p.numel() for p in m.parameters()),
                       "ms_per_iter": round(1e3 * med, 2), "ms_best": round(1e3 * times[0], 2),
                       "tokens_per_s": round(BATCH * LEN / med),
                       "flops_per_iter": flops_per_step(BATCH, LEN, LEN), "steps": len(times) + 2,
