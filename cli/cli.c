@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "models/gpt.h"
 #include "train/checkpoint.h"
@@ -191,6 +192,16 @@ int load_checkpoint(const char *cmd, const char *path, const char *tok_spec, seq
 		return load_failed(cmd, m, tok);
 	}
 	return 0;
+}
+
+int load_run_checkpoint(const char *cmd, const char *dir, seqc_model **m, seqc_tok **tok)
+{
+	char last[4096], prev[4096];
+	snprintf(last, sizeof last, "%s/last.safetensors", dir);
+	snprintf(prev, sizeof prev, "%s/last.prev.safetensors", dir);
+	struct stat sb;
+	bool use_prev = stat(last, &sb) < 0 && errno == ENOENT && stat(prev, &sb) == 0;
+	return load_checkpoint(cmd, use_prev ? prev : last, NULL, m, tok);
 }
 
 int fail(const char *cmd)

@@ -70,6 +70,13 @@ struct seqc_model;
 int load_checkpoint(const char *cmd, const char *path, const char *tok_spec, struct seqc_model **m,
 		    seqc_tok **tok);
 
+/* The checkpoint of the run in dir that --resume continues:
+ * dir/last.safetensors, or dir/last.prev.safetensors when last is missing
+ * (a save killed between its two renames; the trainer then restores it as
+ * last). Prints the error (naming last.safetensors when neither is there)
+ * and returns -1. */
+int load_run_checkpoint(const char *cmd, const char *dir, struct seqc_model **m, seqc_tok **tok);
+
 /* Prints "CMD: message" from seqc_errmsg() and returns EXIT_FAIL. */
 int fail(const char *cmd);
 

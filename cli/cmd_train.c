@@ -408,9 +408,7 @@ int cmd_train(int argc, char **argv)
 	int rc = EXIT_FAIL;
 	if (f.tc.resume) {
 		/* the model decides the defaults of the flags below */
-		char path[4096];
-		snprintf(path, sizeof path, "%s/last.safetensors", out);
-		if (load_checkpoint(CMD, path, NULL, &m, &tok) < 0)
+		if (load_run_checkpoint(CMD, out, &m, &tok) < 0)
 			goto done;
 		/* the run's own batch and bptt unless the flags say otherwise (the
 		 * trainer refuses a mismatch) */

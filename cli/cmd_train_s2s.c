@@ -482,10 +482,8 @@ int cmd_train_s2s(int argc, char **argv)
 		goto done;
 	}
 	if (o.f.tc.resume) {
-		char path[4096];
-		snprintf(path, sizeof path, "%s/last.safetensors", o.out);
 		size_t b, k1, k2;
-		if (load_checkpoint(CMD, path, NULL, &m, &tok) < 0)
+		if (load_run_checkpoint(CMD, o.out, &m, &tok) < 0)
 			goto done;
 		if (seqc_train_saved_run(o.out, &b, &k1, &k2, &o.f.tc.ss) < 0) {
 			fail(CMD);

@@ -1,6 +1,7 @@
 /* seqc: the command-line program. Thin: every real decision is a library
  * call. Results go to stdout, progress to stderr; exit 0 on success, 1 on
  * failure, 2 on a usage error. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,10 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* A file-size limit (ulimit -f) must make a write fail with EFBIG, which
+	 * a save reports and survives with the previous checkpoint intact, not
+	 * kill the program half-way through a save. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
