@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "seq/safetensors.h"
@@ -924,6 +926,27 @@ static int check_saved_config(trainer *t)
 				    "one given (arch, sizes): resume with the same flags", t->path_last);
 }
 
+/* Temporary files of saves that a kill cut off (seqc_st_write names them
+ * FILE.tmp.PID.N beside FILE): only the trainer's own files, never others. */
+static void remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	static const char *const ours[] = { "model.safetensors.tmp.", "last.safetensors.tmp.",
+					    "last.state.safetensors.tmp." };
+	struct dirent *e;
+	while ((e = readdir(d)))
+		for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++)
+			if (!strncmp(e->d_name, ours[i], strlen(ours[i]))) {
+				char *p = path_in(dir, e->d_name);
+				if (p)
+					unlink(p);
+				free(p);
+			}
+	closedir(d);
+}
+
 /* What every run shares, once the task's buffers are in t: the output
  * folder, optimizer and schedule, resume or a fresh start, the log. */
 static int open_run(trainer *t)
@@ -972,6 +995,7 @@ static int open_run(trainer *t)
 				  "--resume to continue it, --overwrite to start afresh, or another --out",
 				  c->out_dir);
 	}
+	remove_stale_temps(c->out_dir);
 	if (!(t->log = fopen(t->path_log, c->resume ? "a" : "w")))
 		return seqc_error(SEQC_EIO, "%s: cannot open: %s", t->path_log, strerror(errno));
 	return 0;

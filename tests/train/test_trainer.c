@@ -957,7 +957,17 @@ START_TEST(test_kill_between_files)
 		ck_assert_uint_eq(fwrite(put[i].b->data, 1, put[i].b->len, f), put[i].b->len);
 		fclose(f);
 	}
+	/* and the temporary file the kill left mid-write (seqc_st_write's
+	 * naming) goes at resume, while a file of the user's stays */
+	static const char *const left[] = { "cut/last.safetensors.tmp.4242.0", "cut/notes.tmp.1" };
+	for (size_t i = 0; i < 2; i++) {
+		FILE *f = fopen(dir_of(left[i]), "wb");
+		ck_assert_ptr_nonnull(f);
+		fclose(f);
+	}
 	ck_assert_msg(train(&r, &c, dir, 12, true, NULL) == 0, "%s", seqc_errmsg());
+	ck_assert_int_ne(access(dir_of(left[0]), F_OK), 0);
+	ck_assert_int_eq(access(dir_of(left[1]), F_OK), 0);
 	assert_same_tensors(dir_of("straight/last.safetensors"), dir_of("cut/last.safetensors"));
 	assert_same_tensors(dir_of("straight/last.state.safetensors"), dir_of("cut/last.state.safetensors"));
 	/* and with last.safetensors gone (a kill between the two renames) */
