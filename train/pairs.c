@@ -501,6 +501,8 @@ long seqc_sources_truncate(seqc_pairs *p, size_t max_len)
 
 void seqc_pairs_free(seqc_pairs *p)
 {
+	if (!p)
+		return;
 	free(p->ids);
 	free(p->pairs);
 	memset(p, 0, sizeof *p);
@@ -657,6 +659,8 @@ int seqc_s2s_store_init(seqc_s2s_store *st, const seqc_batches *bt)
 
 void seqc_s2s_store_free(seqc_s2s_store *st)
 {
+	if (!st)
+		return;
 	free(st->src);
 	free(st->tgt_in);
 	free(st->tgt_out);

@@ -107,7 +107,7 @@ SEQC_API int seqc_sources_from_lines(const seqc_pairs_options *o, const char *co
  * which), SEQC_EINVAL for max_len < 2. Updates max_src and src_tokens. */
 SEQC_API long seqc_sources_truncate(seqc_pairs *p, size_t max_len);
 
-SEQC_API void seqc_pairs_free(seqc_pairs *p); /* zeroes *p; accepts a zeroed struct */
+SEQC_API void seqc_pairs_free(seqc_pairs *p); /* zeroes *p; accepts NULL and a zeroed struct */
 
 /* ---- batches ---- */
 
@@ -165,7 +165,7 @@ typedef struct seqc_s2s_store {
 	size_t cap_ids, cap_rows;
 } seqc_s2s_store;
 SEQC_API int seqc_s2s_store_init(seqc_s2s_store *st, const seqc_batches *bt);
-SEQC_API void seqc_s2s_store_free(seqc_s2s_store *st); /* zeroes; accepts a zeroed one */
+SEQC_API void seqc_s2s_store_free(seqc_s2s_store *st); /* zeroes; accepts NULL and a zeroed one */
 
 /* Batch i of the current epoch into *b, its arrays in st (NULL: the
  * batches' own storage, overwritten by the next fill): src [B, S] is

@@ -137,6 +137,11 @@ START_TEST(test_destroy_null)
 	seqc_lm_streams_free(NULL);
 	seqc_bleu_destroy(NULL);
 	seqc_chrf_destroy(NULL);
+	seqc_s2sr_destroy(NULL);
+	seqc_s2st_destroy(NULL);
+	seqc_pairs_free(NULL);
+	seqc_s2s_store_free(NULL);
+	seqc_batches_destroy(NULL);
 	seqc_spm_nbest nb;
 	memset(&nb, 0, sizeof nb);
 	seqc_spm_nbest_finish(&nb);
