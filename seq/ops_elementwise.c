@@ -168,6 +168,37 @@ SEQC_SIMD_CLONES static void gelu_tanh_grad_span(const float *x, const float *dy
 		dx[i] += dy[i] * seqc_fast_gelu_tanh_grad(x[i]);
 }
 
+/* ReLU as a select, not a branch, so the loops vectorize; both are exact.
+ * Backward reads y: y > 0 exactly where x > 0. */
+SEQC_SIMD_CLONES static void relu_span(const float *x, float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+SEQC_SIMD_CLONES static void relu_grad_span(const float *y, const float *dy, float *dx, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float d = dy[i]; /* read unconditionally: a blend, not a masked load */
+		dx[i] += y[i] > 0.0f ? d : 0.0f;
+	}
+}
+
+/* ReLU (grad: its backward, from y) over n elements in spans of SPAN over
+ * the threads; memory-bound, so the binary ops' threshold. */
+static void relu_par(const float *in, const float *dy, float *out, size_t n, bool grad)
+{
+	size_t spans = (n + SPAN - 1) / SPAN;
+#pragma omp parallel for if (n > SEQC_PAR_MIN)
+	for (size_t s = 0; s < spans; s++) {
+		size_t at = s * SPAN, len = n - at < SPAN ? n - at : SPAN;
+		if (grad)
+			relu_grad_span(in + at, dy + at, out + at, len);
+		else
+			relu_span(in + at, out + at, len);
+	}
+}
+
 /* The tanh-form GELU (grad: its backward) over n elements, in spans of
  * SPAN spread over the threads. */
 static void gelu_tanh_par(const float *x, const float *dy, float *out, size_t n, bool grad)
@@ -209,8 +240,7 @@ static void unary_backward(seqc_node *node)
 			dx[i] += dy[i] * yv[i] * (1.0f - yv[i]);
 		break;
 	case UN_RELU:
-		for (size_t i = 0; i < n; i++)
-			dx[i] += yv[i] > 0.0f ? dy[i] : 0.0f;
+		relu_par(yv, dy, dx, n, true);
 		break;
 	case UN_GELU_EXACT:
 #pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
@@ -250,8 +280,7 @@ static seqc_tensor *unary(seqc_graph *g, seqc_tensor *x, int op, float s)
 			yv[i] = 1.0f / (1.0f + expf(-xv[i]));
 		break;
 	case UN_RELU:
-		for (size_t i = 0; i < n; i++)
-			yv[i] = xv[i] > 0.0f ? xv[i] : 0.0f;
+		relu_par(xv, NULL, yv, n, false);
 		break;
 	case UN_GELU_EXACT:
 #pragma omp parallel for if (n > SEQC_PAR_MIN / 8)

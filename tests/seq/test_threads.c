@@ -55,14 +55,18 @@ static result run(inputs *in, int threads)
 	seqc_tensor *ge = seqc_gelu(g, ln, SEQC_GELU_EXACT);
 	seqc_tensor *ta = seqc_tanh(g, seqc_add(g, ge, in->ln_b));
 	seqc_tensor *ce = seqc_cross_entropy(g, in->s, &ids, NULL);
-	seqc_tensor *outs[6] = { lin, sm, lsm, ln, ta, ce };
+	seqc_tensor *re = seqc_relu(g, in->s);
+	seqc_tensor *outs[7] = { lin, sm, lsm, ln, ta, ce, re };
 	/* One scalar from all of them, so one backward reaches every kernel. */
 	seqc_tensor *loss = ce;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++) {
+		if (i == 5)
+			continue;
 		loss = seqc_add(g, loss, seqc_mean(g, seqc_mul(g, outs[i], outs[i])));
+	}
 	ck_assert_msg(loss != NULL, "%s", seqc_errmsg());
 	ck_assert_int_eq(seqc_backward(g, loss), 0);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		keep(&r, outs[i]->val, outs[i]->numel);
 	seqc_tensor *ts[6] = { in->x, in->w, in->b, in->s, in->ln_w, in->ln_b };
 	for (int i = 0; i < 6; i++)
@@ -82,13 +86,19 @@ START_TEST(test_one_vs_two_threads)
 	in.ln_b = rand_tensor(1, SHAPE(1024), -1, 1, 6);
 	for (int i = 0; i < 256; i++)
 		in.targets[i] = (i * 37) % 1024;
-	static const char *names[12] = { "linear", "softmax", "log_softmax", "layer_norm", "gelu+tanh",
-					 "cross_entropy", "dx", "dw", "db", "ds", "dln_w", "dln_b" };
+	static const char *names[13] = { "linear", "softmax", "log_softmax", "layer_norm",
+					 "gelu+tanh", "cross_entropy", "relu", "dx", "dw", "db",
+					 "ds", "dln_w", "dln_b" };
 	result one = run(&in, 1), two = run(&in, 2);
-	ck_assert_int_eq(one.count, 12);
+	ck_assert_int_eq(one.count, 13);
 	bool ok = true;
 	for (int i = 0; i < one.count; i++)
 		ok &= allclose(two.out[i], one.out[i], one.n[i], 1e-5f, 1e-6f, names[i]);
+	/* Row-parallel ops whose rows do not depend on the thread count, and
+	 * whose sums over rows run in a fixed order: bit for bit. */
+	for (int i = 5; i <= 6; i++)
+		ck_assert_msg(memcmp(two.out[i], one.out[i], one.n[i] * sizeof(float)) == 0,
+			      "%s with 2 threads is not bit-identical to 1 thread", names[i]);
 	for (int i = 0; i < one.count; i++) {
 		free(one.out[i]);
 		free(two.out[i]);
