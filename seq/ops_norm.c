@@ -113,6 +113,54 @@ typedef struct ce_saved {
 	float *logsum;
 } ce_saved;
 
+/* One row's max, sum(exp(x - max)) and sum(x). The sums run in SEQC_LANES
+ * double accumulators and the max in SEQC_LANES lanes, so the loops
+ * vectorize (the max is exact in any order); exp is seqc_fast_exp, within 2
+ * ulp of expf, one more rounding in a sum of terms in double. */
+SEQC_SIMD_CLONES static void ce_row(const float *x, size_t cols, float *max, double *sum,
+				    double *xsum)
+{
+	float mx[SEQC_LANES];
+	for (int k = 0; k < SEQC_LANES; k++)
+		mx[k] = x[0];
+	size_t c = 0;
+	for (; c + SEQC_LANES <= cols; c += SEQC_LANES)
+		for (int k = 0; k < SEQC_LANES; k++)
+			mx[k] = x[c + k] > mx[k] ? x[c + k] : mx[k];
+	float m = mx[0];
+	for (int k = 1; k < SEQC_LANES; k++)
+		m = mx[k] > m ? mx[k] : m;
+	for (; c < cols; c++)
+		m = x[c] > m ? x[c] : m;
+	double es[SEQC_LANES] = { 0 }, xs[SEQC_LANES] = { 0 };
+	for (c = 0; c + SEQC_LANES <= cols; c += SEQC_LANES)
+		for (int k = 0; k < SEQC_LANES; k++) {
+			es[k] += (double)seqc_fast_exp(x[c + k] - m);
+			xs[k] += (double)x[c + k];
+		}
+	for (; c < cols; c++) {
+		es[0] += (double)seqc_fast_exp(x[c] - m);
+		xs[0] += (double)x[c];
+	}
+	double se = 0, sx = 0;
+	for (int k = 0; k < SEQC_LANES; k++) {
+		se += es[k];
+		sx += xs[k];
+	}
+	*max = m;
+	*sum = se;
+	*xsum = sx;
+}
+
+/* dx += scale (softmax(x) - smooth) over one row; the target's term is
+ * the caller's. */
+SEQC_SIMD_CLONES static void ce_grad_row(const float *x, float *dx, size_t cols, float max,
+					 float logsum, float scale, float smooth)
+{
+	for (size_t c = 0; c < cols; c++)
+		dx[c] += scale * (seqc_fast_exp((x[c] - max) - logsum) - smooth);
+}
+
 static void ce_backward(seqc_node *node)
 {
 	seqc_tensor *x = node->in[0];
@@ -130,11 +178,8 @@ static void ce_backward(seqc_node *node)
 		int32_t t = s->targets[r];
 		if (t == ignore)
 			continue;
-		const float *xr = x->val + r * cols;
 		float *dxr = x->grad + r * cols;
-		float max = s->max[r], logsum = s->logsum[r];
-		for (size_t c = 0; c < cols; c++)
-			dxr[c] += scale * (expf((xr[c] - max) - logsum) - smooth);
+		ce_grad_row(x->val + r * cols, dxr, cols, s->max[r], s->logsum[r], scale, smooth);
 		dxr[t] -= scale * (1.0f - eps);
 	}
 }
@@ -182,31 +227,33 @@ seqc_tensor *seqc_cross_entropy(seqc_graph *g, seqc_tensor *logits, const seqc_i
 		s->max = s->targets ? seqc_graph_alloc(g, 2 * rows * sizeof(float)) : NULL;
 		s->logsum = s->max ? s->max + rows : NULL;
 	}
-	if (!s || !s->max)
+	double *row_loss = s && s->max ? seqc_graph_alloc(g, rows * sizeof(double)) : NULL;
+	if (!row_loss)
 		return NULL;
 	memcpy(s->targets, targets->data, rows * sizeof(int32_t));
 	float eps = o.label_smoothing;
-	double total = 0;
-#pragma omp parallel for reduction(+ : total) if (rows * cols > SEQC_PAR_MIN)
+	/* Each row's loss apart, summed below in row order: the same bits for
+	 * any thread count (an OpenMP reduction's order depends on it). */
+#pragma omp parallel for if (rows * cols > SEQC_PAR_MIN)
 	for (size_t r = 0; r < rows; r++) {
-		const float *xr = logits->val + r * cols;
-		float max = xr[0];
-		for (size_t c = 1; c < cols; c++)
-			max = xr[c] > max ? xr[c] : max;
-		double sum = 0, xsum = 0;
-		for (size_t c = 0; c < cols; c++) {
-			sum += expf(xr[c] - max);
-			xsum += xr[c];
-		}
-		s->max[r] = max;
-		s->logsum[r] = (float)log(sum);
 		int32_t t = s->targets[r];
+		row_loss[r] = 0.0;
+		s->max[r] = s->logsum[r] = 0.0f; /* unused: backward skips the row */
 		if (t == o.ignore_index)
 			continue;
+		const float *xr = logits->val + r * cols;
+		float max;
+		double sum, xsum;
+		ce_row(xr, cols, &max, &sum, &xsum);
+		s->max[r] = max;
+		s->logsum[r] = (float)log(sum);
 		/* In double: lse - x[t] cancels when the target dominates. */
 		double lse = (double)max + log(sum);
-		total += lse - (1.0 - eps) * xr[t] - eps * xsum / (double)cols;
+		row_loss[r] = lse - (1.0 - eps) * xr[t] - eps * xsum / (double)cols;
 	}
+	double total = 0;
+	for (size_t r = 0; r < rows; r++)
+		total += row_loss[r];
 	if (o.reduction == SEQC_REDUCE_MEAN)
 		total = count ? total / (double)count : 0.0;
 	loss->val[0] = (float)total;
