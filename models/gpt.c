@@ -1,5 +1,7 @@
 #include "models/gpt.h"
 
+#include "models/kv_rows_internal.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -526,48 +528,11 @@ int seqc_gpt_step(seqc_gpt *m, seqc_graph *g, const int32_t *tokens, seqc_tensor
 	return 0;
 }
 
-/* Gather in place, one layer at a time through the scratch rows. A row
- * that keeps its own cache (from[i] == i, most beams on most steps) is not
- * copied: every row that changes is read into scratch before any is
- * written back, so no source is overwritten before it is read. */
-/* Row s is read by another row and written itself: it must be saved
- * before the writes. */
-static bool clobbered_source(const size_t *from, size_t n, size_t s)
+/* The cache's shape for the row gathers of models/kv_rows_internal.h. */
+static seqc_kv_rows cache_rows(const seqc_gpt *m)
 {
-	return s < n && from[s] != s;
-}
-
-static void reorder_in_place(seqc_gpt *m, float *cache, const size_t *from, size_t n)
-{
-	size_t rf = row_floats(m), used = m->pos * m->c.embed;
-	for (size_t l = 0; l < m->c.layers; l++) {
-		float *layer = cache + l * m->cap_rows * rf;
-		/* one copy per moved row, two only for a source that is itself
-		 * overwritten (beams mostly keep their own rows) */
-		for (size_t i = 0; i < n; i++)
-			if (from[i] != i && clobbered_source(from, n, from[i]))
-				memcpy(m->scratch + from[i] * rf, layer + from[i] * rf, used * sizeof(float));
-		for (size_t i = 0; i < n; i++) {
-			if (from[i] == i)
-				continue;
-			const float *src = clobbered_source(from, n, from[i]) ? m->scratch : layer;
-			memcpy(layer + i * rf, src + from[i] * rf, used * sizeof(float));
-		}
-	}
-}
-
-/* Gather from the old buffers (cap old_cap) into the new ones: new row i
- * of layer l = old row from[i]. */
-static void reorder_across(seqc_gpt *m, float *dst, const float *src, size_t old_cap,
-			   const size_t *from, size_t n)
-{
-	size_t rf = row_floats(m), used = m->pos * m->c.embed;
-	for (size_t l = 0; l < m->c.layers; l++) {
-		float *d = dst + l * m->cap_rows * rf;
-		const float *s = src + l * old_cap * rf;
-		for (size_t i = 0; i < n; i++)
-			memcpy(d + i * rf, s + from[i] * rf, used * sizeof(float));
-	}
+	return (seqc_kv_rows){ .layers = m->c.layers, .cap_rows = m->cap_rows,
+			       .row_floats = row_floats(m), .used = m->pos * m->c.embed };
 }
 
 int seqc_gpt_reorder(seqc_gpt *m, const size_t *from, size_t n)
@@ -581,8 +546,9 @@ int seqc_gpt_reorder(seqc_gpt *m, const size_t *from, size_t n)
 			return seqc_error(SEQC_ERANGE, "gpt reorder: row %zu is outside [0, %zu)", from[i],
 					  m->rows);
 	if (n <= m->cap_rows) {
-		reorder_in_place(m, m->k, from, n);
-		reorder_in_place(m, m->v, from, n);
+		seqc_kv_rows kr = cache_rows(m);
+		seqc_kv_gather_in_place(&kr, m->k, m->scratch, from, n);
+		seqc_kv_gather_in_place(&kr, m->v, m->scratch, from, n);
 		m->rows = n;
 		return 0;
 	}
@@ -591,8 +557,9 @@ int seqc_gpt_reorder(seqc_gpt *m, const size_t *from, size_t n)
 	int rc = grow_cache(m, n, &old_k, &old_v);
 	if (rc < 0)
 		return rc; /* the old cache is still in place */
-	reorder_across(m, m->k, old_k, old_cap, from, n);
-	reorder_across(m, m->v, old_v, old_cap, from, n);
+	seqc_kv_rows kr = cache_rows(m);
+	seqc_kv_gather_across(&kr, m->k, old_k, old_cap, from, n);
+	seqc_kv_gather_across(&kr, m->v, old_v, old_cap, from, n);
 	free(old_k);
 	free(old_v);
 	m->rows = n;

@@ -1,6 +1,7 @@
 /* s2s-transformer: nn.Transformer with embeddings, sinusoidal positions and
  * a generator (see s2s_transformer.h). */
 #include "models/s2s_transformer.h"
+#include "models/kv_rows_internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -832,52 +833,20 @@ int seqc_s2st_step(seqc_s2st *m, seqc_graph *g, const int32_t *tokens, seqc_tens
 
 /* ---- decoding: reorder ---- */
 
-/* Row s is read by another row and written itself: it must be saved before
- * the writes. */
-static bool clobbered_source(const size_t *from, size_t n, size_t s)
+/* The caches' shape for the row gathers of models/kv_rows_internal.h. */
+static seqc_kv_rows cache_rows(const seqc_s2st *m)
 {
-	return s < n && from[s] != s;
-}
-
-/* Gather in place, one layer at a time through the scratch rows: a row
- * that keeps its own cache (from[i] == i) is not copied, and a source that
- * is itself overwritten is saved first. */
-static void reorder_in_place(seqc_s2st *m, float *cache, const size_t *from, size_t n)
-{
-	seqc_s2st_decode *s = m->state;
-	size_t rf = row_floats(m), used = s->pos * m->c.d_model;
-	for (size_t l = 0; l < m->c.dec_layers; l++) {
-		float *layer = cache + l * s->cap_rows * rf;
-		for (size_t i = 0; i < n; i++)
-			if (from[i] != i && clobbered_source(from, n, from[i]))
-				memcpy(s->scratch + from[i] * rf, layer + from[i] * rf, used * sizeof(float));
-		for (size_t i = 0; i < n; i++) {
-			if (from[i] == i)
-				continue;
-			const float *src = clobbered_source(from, n, from[i]) ? s->scratch : layer;
-			memcpy(layer + i * rf, src + from[i] * rf, used * sizeof(float));
-		}
-	}
-}
-
-/* New row i of the fresh caches = old row from[i] of the old ones (old
- * capacity old_cap). */
-static void reorder_across(seqc_s2st *m, float *dst, const float *src, size_t old_cap,
-			   const size_t *from, size_t n)
-{
-	size_t rf = row_floats(m), used = m->state->pos * m->c.d_model;
-	for (size_t l = 0; l < m->c.dec_layers; l++)
-		for (size_t i = 0; i < n; i++)
-			memcpy(dst + l * m->state->cap_rows * rf + i * rf, src + l * old_cap * rf + from[i] * rf,
-			       used * sizeof(float));
+	return (seqc_kv_rows){ .layers = m->c.dec_layers, .cap_rows = m->state->cap_rows,
+			       .row_floats = row_floats(m), .used = m->state->pos * m->c.d_model };
 }
 
 static int reorder_caches(seqc_s2st *m, const size_t *from, size_t n)
 {
 	seqc_s2st_decode *s = m->state;
 	if (n <= s->cap_rows) {
-		reorder_in_place(m, s->k, from, n);
-		reorder_in_place(m, s->v, from, n);
+		seqc_kv_rows kr = cache_rows(m);
+		seqc_kv_gather_in_place(&kr, s->k, s->scratch, from, n);
+		seqc_kv_gather_in_place(&kr, s->v, s->scratch, from, n);
 		return 0;
 	}
 	size_t old_cap = s->cap_rows;
@@ -885,8 +854,9 @@ static int reorder_caches(seqc_s2st *m, const size_t *from, size_t n)
 	int rc = grow_cache(m, n, &old_k, &old_v);
 	if (rc < 0)
 		return rc; /* the old caches are still in place */
-	reorder_across(m, s->k, old_k, old_cap, from, n);
-	reorder_across(m, s->v, old_v, old_cap, from, n);
+	seqc_kv_rows kr = cache_rows(m);
+	seqc_kv_gather_across(&kr, s->k, old_k, old_cap, from, n);
+	seqc_kv_gather_across(&kr, s->v, old_v, old_cap, from, n);
 	free(old_k);
 	free(old_v);
 	return 0;
