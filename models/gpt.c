@@ -1,5 +1,6 @@
 #include "models/gpt.h"
 
+#include "models/config_internal.h"
 #include "models/kv_rows_internal.h"
 
 #include <jansson.h>
@@ -164,45 +165,30 @@ char *seqc_gpt_config_to_json(const seqc_gpt_config *c)
 	return s;
 }
 
-/* A required integer field in [1, SEQC_GPT_MAX_DIM]. */
+/* A required integer field in [1, SEQC_GPT_MAX_DIM]; an optional number. */
 static int get_size(json_t *o, const char *key, size_t *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-	    (uint64_t)json_integer_value(v) > SEQC_GPT_MAX_DIM)
-		return seqc_error(SEQC_EFORMAT,
-				  "gpt config: \"%s\" is missing or not an integer in [1, %zu]", key,
-				  SEQC_GPT_MAX_DIM);
-	*out = (size_t)json_integer_value(v);
-	return 0;
+	return seqc_cfg_size(o, "gpt", key, SEQC_GPT_MAX_DIM, true, out);
 }
 
-/* An optional number field (left as is when absent). */
 static int get_float(json_t *o, const char *key, float *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_number(v))
-		return seqc_error(SEQC_EFORMAT, "gpt config: \"%s\" is not a number", key);
-	*out = (float)json_number_value(v);
-	return 0;
+	return seqc_cfg_float(o, "gpt", key, out);
 }
 
 static int get_optional(json_t *o, seqc_gpt_config *c)
 {
-	json_t *bias = json_object_get(o, "bias"), *gelu = json_object_get(o, "gelu");
-	if (bias && !json_is_boolean(bias))
-		return seqc_error(SEQC_EFORMAT, "gpt config: \"bias\" is not a boolean");
-	if (bias)
-		c->bias = json_is_true(bias);
+	json_t *gelu = json_object_get(o, "gelu");
+	int rc = seqc_cfg_bool(o, "gpt", "bias", &c->bias);
+	if (rc < 0)
+		return rc;
 	if (gelu) {
 		const char *s = json_string_value(gelu);
 		if (!s || (strcmp(s, "tanh") && strcmp(s, "exact")))
 			return seqc_error(SEQC_EFORMAT, "gpt config: \"gelu\" must be \"tanh\" or \"exact\"");
 		c->gelu = strcmp(s, "exact") ? SEQC_GELU_TANH : SEQC_GELU_EXACT;
 	}
-	int rc = get_float(o, "dropout", &c->dropout);
+	rc = get_float(o, "dropout", &c->dropout);
 	return rc < 0 ? rc : get_float(o, "ln_eps", &c->ln_eps);
 }
 
@@ -212,16 +198,7 @@ static int check_keys(json_t *o)
 {
 	static const char *const known[] = { "arch", "vocab", "context", "layers", "heads", "embed",
 					     "dropout", "bias", "gelu", "ln_eps" };
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		size_t i = 0;
-		while (i < sizeof known / sizeof known[0] && strcmp(key, known[i]))
-			i++;
-		if (i == sizeof known / sizeof known[0])
-			return seqc_error(SEQC_EFORMAT, "gpt config: unknown field \"%s\"", key);
-	}
-	return 0;
+	return seqc_cfg_check_keys(o, "gpt", known, sizeof known / sizeof known[0]);
 }
 
 int seqc_gpt_config_from_json(const char *text, seqc_gpt_config *c)

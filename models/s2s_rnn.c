@@ -11,6 +11,8 @@
  * step function on the model's own state buffers. */
 #include "models/s2s_rnn.h"
 
+#include "models/config_internal.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -274,37 +276,20 @@ char *seqc_s2sr_config_to_json(const seqc_s2sr_config *c)
 	return s;
 }
 
+/* Sizes are required; booleans and numbers keep their default when absent. */
 static int get_size(json_t *o, const char *key, size_t *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-	    (uint64_t)json_integer_value(v) > SEQC_S2SR_MAX_DIM)
-		return seqc_error(SEQC_EFORMAT,
-				  "s2s-rnn config: \"%s\" is missing or not an integer in [1, %zu]", key,
-				  SEQC_S2SR_MAX_DIM);
-	*out = (size_t)json_integer_value(v);
-	return 0;
+	return seqc_cfg_size(o, "s2s-rnn", key, SEQC_S2SR_MAX_DIM, true, out);
 }
 
-/* Optional fields keep their default when absent. */
 static int get_bool(json_t *o, const char *key, bool *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (v && !json_is_boolean(v))
-		return seqc_error(SEQC_EFORMAT, "s2s-rnn config: \"%s\" is not a boolean", key);
-	if (v)
-		*out = json_is_true(v);
-	return 0;
+	return seqc_cfg_bool(o, "s2s-rnn", key, out);
 }
 
 static int get_float(json_t *o, const char *key, float *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (v && !json_is_number(v))
-		return seqc_error(SEQC_EFORMAT, "s2s-rnn config: \"%s\" is not a number", key);
-	if (v)
-		*out = (float)json_number_value(v);
-	return 0;
+	return seqc_cfg_float(o, "s2s-rnn", key, out);
 }
 
 /* cell (required) and attention (optional): names. */
@@ -334,16 +319,7 @@ static int check_keys(json_t *o)
 					     "hidden", "enc_layers", "dec_layers", "bidirectional",
 					     "attention", "input_feed", "bridge", "dropout",
 					     "share_embeddings", "tie_output", "label_smoothing" };
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		size_t i = 0;
-		while (i < sizeof known / sizeof known[0] && strcmp(key, known[i]))
-			i++;
-		if (i == sizeof known / sizeof known[0])
-			return seqc_error(SEQC_EFORMAT, "s2s-rnn config: unknown field \"%s\"", key);
-	}
-	return 0;
+	return seqc_cfg_check_keys(o, "s2s-rnn", known, sizeof known / sizeof known[0]);
 }
 
 int seqc_s2sr_config_from_json(const char *text, seqc_s2sr_config *c)

@@ -1,6 +1,7 @@
 /* s2s-transformer: nn.Transformer with embeddings, sinusoidal positions and
  * a generator (see s2s_transformer.h). */
 #include "models/s2s_transformer.h"
+#include "models/config_internal.h"
 #include "models/kv_rows_internal.h"
 
 #include <jansson.h>
@@ -222,40 +223,21 @@ char *seqc_s2st_config_to_json(const seqc_s2st_config *c)
 }
 
 /* An integer field in [1, SEQC_S2ST_MAX_DIM]; required fields must be
- * there, optional ones keep their default when absent. */
+ * there, optional ones (and numbers, booleans) keep their default when
+ * absent. */
 static int get_size(json_t *o, const char *key, bool required, size_t *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (!v && !required)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-	    (uint64_t)json_integer_value(v) > SEQC_S2ST_MAX_DIM)
-		return seqc_error(SEQC_EFORMAT, "s2s-transformer config: \"%s\" is %s", key,
-				  v ? "not an integer in [1, 16777216]" : "missing");
-	*out = (size_t)json_integer_value(v);
-	return 0;
+	return seqc_cfg_size(o, "s2s-transformer", key, SEQC_S2ST_MAX_DIM, required, out);
 }
 
 static int get_float(json_t *o, const char *key, float *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_number(v))
-		return seqc_error(SEQC_EFORMAT, "s2s-transformer config: \"%s\" is not a number", key);
-	*out = (float)json_number_value(v);
-	return 0;
+	return seqc_cfg_float(o, "s2s-transformer", key, out);
 }
 
 static int get_bool(json_t *o, const char *key, bool *out)
 {
-	json_t *v = json_object_get(o, key);
-	if (!v)
-		return 0;
-	if (!json_is_boolean(v))
-		return seqc_error(SEQC_EFORMAT, "s2s-transformer config: \"%s\" is not a boolean", key);
-	*out = json_is_true(v);
-	return 0;
+	return seqc_cfg_bool(o, "s2s-transformer", key, out);
 }
 
 static int get_activation(json_t *o, seqc_ff_act *out)
@@ -279,17 +261,7 @@ static int check_keys(json_t *o)
 					     "enc_layers", "dec_layers", "dim_ff", "dropout",
 					     "activation", "norm_first", "layer_norm_eps", "max_len",
 					     "share_embeddings", "tie_output", "label_smoothing" };
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		size_t i = 0;
-		while (i < sizeof known / sizeof known[0] && strcmp(key, known[i]))
-			i++;
-		if (i == sizeof known / sizeof known[0])
-			return seqc_error(SEQC_EFORMAT, "s2s-transformer config: unknown field \"%s\"",
-					  key);
-	}
-	return 0;
+	return seqc_cfg_check_keys(o, "s2s-transformer", known, sizeof known / sizeof known[0]);
 }
 
 static int read_fields(json_t *o, seqc_s2st_config *c)
