@@ -11,7 +11,9 @@
  *     checkpoint, a missing checkpoint; train with line counts that differ
  *     (naming both files), missing files flags, language-model flags,
  *     model flags on --resume;
- *   - --resume continues to the same bytes as a straight run. */
+ *   - --resume continues to the same bytes as a straight run;
+ *   - seqc score --src: each translation's score given its source is the
+ *     logprob beam search gave it; totals; refusals. */
 #define _XOPEN_SOURCE 700
 #include <fcntl.h>
 #include <math.h>
@@ -459,6 +461,120 @@ START_TEST(test_translate_refusals)
 	expect_code(&r, 1, "a language model");
 	EXPECT_ERR(&r, "a language model", "language model", "rnnlm");
 	free_result(&r);
+	r = RUN("score", "-m", tmp("lm/model.safetensors"), "--src", in, in);
+	expect_code(&r, 1, "score --src with a language model");
+	EXPECT_ERR(&r, "score --src with a language model", "language model", "--src is for a translation");
+	free_result(&r);
+}
+END_TEST
+
+/* The objects of seqc score's output, one per line (n of them). */
+static size_t parse_objects(const result *r, json_t **objs, size_t cap)
+{
+	blob out = { .data = strdup(r->out.data), .len = r->out.len };
+	char *l[256];
+	size_t n = split_lines(&out, l, 256);
+	ck_assert_uint_le(n, cap);
+	for (size_t i = 0; i < n; i++) {
+		json_error_t e;
+		objs[i] = json_loads(l[i], 0, &e);
+		ck_assert_msg(json_is_object(objs[i]), "'%s': %s", l[i], e.text);
+	}
+	free(out.data);
+	return n;
+}
+
+#define NUM(o, key) json_number_value(json_object_get(o, key))
+#define INT(o, key) json_integer_value(json_object_get(o, key))
+
+START_TEST(test_score)
+{
+	const char *ckpt = trained(_i, "run");
+	const char *in = tmp("in.txt"), *hyp = tmp("hyp.txt");
+	write_text(in, "ab cd\nb\nca bad\n");
+	result r = RUN("translate", "-m", ckpt, "--json", "--max-len", "8", "--len-a", "0", "--len-b", "30", in);
+	expect_code(&r, 0, "translate --json");
+	json_t *objs[256];
+	ck_assert_uint_eq(parse_objects(&r, objs, 256), 3);
+	double lp[3];
+	json_int_t ntok[3];
+	char hyps[512] = "";
+	for (size_t i = 0; i < 3; i++) {
+		lp[i] = NUM(objs[i], "logprob");
+		ntok[i] = INT(objs[i], "tokens");
+		strcat(hyps, json_string_value(json_object_get(objs[i], "text")));
+		strcat(hyps, "\n");
+		json_decref(objs[i]);
+	}
+	free_result(&r);
+	write_text(hyp, hyps);
+	/* each line: its tokens and eos, then the line's object; the beam's
+	 * logprob is the sum over the tokens with eos, or without it for a
+	 * hypothesis cut at the 30-token limit */
+	r = RUN("score", "-m", ckpt, "--src", in, "--per-line", "--per-token", hyp);
+	expect_code(&r, 0, "score --src --per-line --per-token");
+	size_t n = parse_objects(&r, objs, 256), k = 0;
+	double sum = 0;
+	json_int_t tokens = 0;
+	for (size_t i = 0; i < 3; i++) {
+		double all = 0, but_last = 0;
+		for (json_int_t t = 0; t <= ntok[i]; t++, k++) {
+			ck_assert_uint_lt(k, n);
+			ck_assert_int_eq(INT(objs[k], "line"), (json_int_t)i);
+			ck_assert_int_eq(INT(objs[k], "pos"), t);
+			but_last = all;
+			all += NUM(objs[k], "logprob");
+			json_decref(objs[k]);
+		}
+		json_t *o = objs[k++];
+		ck_assert_int_eq(INT(o, "line"), (json_int_t)i);
+		ck_assert_msg(INT(o, "tokens") == ntok[i] + 1, "line %zu: %lld tokens scored, %lld translated", i,
+			      (long long)INT(o, "tokens"), (long long)ntok[i]);
+		double l = NUM(o, "logprob"), want = ntok[i] < 30 ? all : but_last;
+		ck_assert_msg(fabs(l - all) <= 1e-5 * (1 + fabs(l)), "line %zu: %.6f, its tokens sum to %.6f", i, l,
+			      all);
+		ck_assert_msg(fabs(want - lp[i]) <= 1e-4 * (1 + fabs(want)), "line %zu: score %.6f, beam logprob %.6f",
+			      i, want, lp[i]);
+		sum += l;
+		tokens += INT(o, "tokens");
+		json_decref(o);
+	}
+	ck_assert_uint_eq(k + 1, n);
+	json_t *total = objs[k];
+	ck_assert_int_eq(INT(total, "lines"), 3);
+	ck_assert_int_eq(INT(total, "tokens"), tokens);
+	double tl = NUM(total, "logprob");
+	ck_assert_msg(fabs(tl - sum) <= 1e-6 * (1 + fabs(sum)), "total %.6f, lines sum to %.6f", tl, sum);
+	ck_assert_double_eq_tol(NUM(total, "perplexity"), exp(-sum / (double)tokens),
+				1e-6 * exp(-sum / (double)tokens));
+	json_decref(total);
+	free_result(&r);
+	/* the same total from stdin, without --per-line */
+	result s = RUN_STDIN(hyp, "score", "-m", ckpt, "--src", in);
+	expect_code(&s, 0, "score --src, targets from stdin");
+	ck_assert_uint_eq(parse_objects(&s, &total, 1), 1);
+	ck_assert_double_eq_tol(NUM(total, "logprob"), tl, 1e-6 * (1 + fabs(tl)));
+	json_decref(total);
+	free_result(&s);
+
+	/* refusals */
+	write_text(tmp("two.txt"), "ab\ncd\n");
+	r = RUN("score", "-m", ckpt, "--src", in, tmp("two.txt"));
+	expect_code(&r, 1, "line counts that differ");
+	EXPECT_ERR(&r, "line counts that differ", "in.txt has 3 lines", "two.txt has 2", "line-aligned");
+	free_result(&r);
+	r = RUN("score", "-m", ckpt, hyp);
+	expect_code(&r, 1, "no --src for a translation model");
+	EXPECT_ERR(&r, "no --src", "translation model", "--src");
+	free_result(&r);
+	r = RUN("score", "-m", ckpt, "--per-line", hyp);
+	expect_code(&r, 2, "--per-line without --src");
+	EXPECT_ERR(&r, "--per-line without --src", "--per-line needs --src");
+	free_result(&r);
+	r = RUN("score", "-m", ckpt, "--src", tmp("nothing.txt"), hyp);
+	expect_code(&r, 1, "a missing source file");
+	EXPECT_ERR(&r, "a missing source file", "nothing.txt");
+	free_result(&r);
 }
 END_TEST
 
@@ -565,6 +681,7 @@ int main(void)
 	tcase_add_test(tc, test_spm);
 	tcase_add_test(tc, test_translate_refusals);
 	tcase_add_test(tc, test_train_refusals);
+	tcase_add_loop_test(tc, test_score, 0, 2);
 	tcase_add_loop_test(tc, test_resume, 0, 2);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
