@@ -101,7 +101,7 @@ static int run_shape(const attn_shape *s, double min_time, int repeats)
 		       "\"B\": %zu, \"T\": %zu, \"C\": %zu, \"heads\": %zu, \"ms\": %.4f, \"gflops\": %.2f, "
 		       "\"threads\": %d}\n",
 		       s->name, a.backward ? "fwd+bwd" : "fwd", s->B, s->T, s->C, s->heads, 1e3 * sec,
-		       flops / sec * 1e-9, omp_get_max_threads());
+		       flops / sec * 1e-9, bench_threads());
 		fflush(stdout);
 	}
 	rc = 0;

@@ -12,7 +12,6 @@
  *
  * bench/torch_beam.py runs the same search in PyTorch; bench/vs_torch.py
  * beam prints both and the ratios. */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +90,7 @@ static int bench(seqc_model *m, const config *cf, double seconds)
 	       "\"prompts_per_call\":%zu,\"sentences\":%zu,\"sentences_per_s\":%.2f,"
 	       "\"tokens_per_s\":%.1f,\"threads\":%d}\n",
 	       cf->name, VOCAB, BEAM, STEPS, PROMPT, B, sentences, sps, sps * STEPS,
-	       omp_get_max_threads());
+	       bench_threads());
 	fflush(stdout);
 	seqc_graph_destroy(g);
 	free(res);

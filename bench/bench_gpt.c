@@ -11,7 +11,6 @@
  * 4 heads, width 128, context 64, batch 12) and 6 layers, 6 heads, width
  * 384, context 256, batch 8; sampling from the second.
  * bench/vs_torch.py gpt runs the same in PyTorch and prints the ratios. */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +104,7 @@ static int bench_train(const config *cf, double seconds, double peak)
 	       "\"embed\":%zu,\"context\":%zu,\"batch\":%zu,\"ms_per_iter\":%.2f,\"tokens_per_s\":%.0f,"
 	       "\"flops_per_iter\":%.0f,\"gflops\":%.1f,\"mfu\":%.3f,\"steps\":%d,\"threads\":%d}\n",
 	       cf->name, cf->layers, cf->heads, cf->embed, cf->context, B, 1e3 * med,
-	       (double)(B * T) / med, fpi, gflops, gflops / peak, iters, omp_get_max_threads());
+	       (double)(B * T) / med, fpi, gflops, gflops / peak, iters, bench_threads());
 	fflush(stdout);
 	free(times);
 	free(in);
@@ -143,7 +142,7 @@ static int bench_sample(const config *cf)
 	double tps = SAMPLE_TOKENS / (bench_now() - t0);
 	printf("{\"bench\":\"gpt_sample\",\"config\":\"%s\",\"impl\":\"seqc\",\"tokens\":%d,"
 	       "\"tokens_per_s\":%.1f,\"threads\":%d}\n",
-	       cf->name + strlen("sample-"), SAMPLE_TOKENS, tps, omp_get_max_threads());
+	       cf->name + strlen("sample-"), SAMPLE_TOKENS, tps, bench_threads());
 	fflush(stdout);
 	seqc_graph_destroy(g);
 	seqc_gpt_destroy(m);

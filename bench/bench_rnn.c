@@ -9,7 +9,6 @@
  * GRU and RNN 2x512 (seq 100, batch 32); sampling from LSTM 2x512 at batch 1.
  * bench/vs_torch.py rnn runs the same configurations in PyTorch and prints
  * the ratios. */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +89,7 @@ static int bench_train(const config *cf, double seconds, double peak)
 	       "\"layers\":%zu,\"seq\":%zu,\"batch\":%zu,\"tokens_per_s\":%.0f,\"gflops\":%.1f,"
 	       "\"mfu\":%.3f,\"seconds_per_step\":%.5f,\"steps\":%d,\"threads\":%d}\n",
 	       cf->name, cf->cell, cf->hidden, cf->layers, T, B, tps, gflops, gflops / peak, best, iters,
-	       omp_get_max_threads());
+	       bench_threads());
 	fflush(stdout);
 	free(in);
 	free(tg);
@@ -137,7 +136,7 @@ static int bench_sample(const config *cf, double seconds, double peak)
 	double tps = (double)n / (bench_now() - t0), gflops = forward_flops(&c) * tps / 1e9;
 	printf("{\"bench\":\"rnn_sample\",\"config\":\"%s\",\"impl\":\"seqc\",\"cell\":\"%s\",\"hidden\":%zu,"
 	       "\"layers\":%zu,\"batch\":1,\"tokens_per_s\":%.0f,\"gflops\":%.2f,\"mfu\":%.4f,\"threads\":%d}\n",
-	       cf->name, cf->cell, cf->hidden, cf->layers, tps, gflops, gflops / peak, omp_get_max_threads());
+	       cf->name, cf->cell, cf->hidden, cf->layers, tps, gflops, gflops / peak, bench_threads());
 	fflush(stdout);
 	seqc_graph_destroy(g);
 	seqc_rnnlm_destroy(m);

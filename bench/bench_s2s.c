@@ -33,7 +33,6 @@
  *
  * bench/torch_s2s.py runs the same in PyTorch; bench/vs_torch.py s2s prints
  * both and the ratios. */
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +149,7 @@ static int bench_train(seqc_model *m, seqc_rng *rng, const config *cf, double se
 	       "\"threads\":%d}\n",
 	       cf->name, LAYERS, LAYERS, HEADS, D, FF, VOCAB, B, S, T, m->params->numel, 1e3 * med,
 	       1e3 * best, (double)(B * T) / med, fps, gflops, gflops / peak, iters,
-	       omp_get_max_threads());
+	       bench_threads());
 	fflush(stdout);
 	free(times);
 	free(lens);
@@ -201,7 +200,7 @@ static int bench_beam(seqc_model *m, seqc_rng *rng, const config *cf, double sec
 	       "\"sources_per_call\":%zu,\"sentences\":%zu,\"sentences_per_s\":%.2f,"
 	       "\"tokens_per_s\":%.1f,\"threads\":%d}\n",
 	       cf->name, LAYERS, LAYERS, D, VOCAB, BEAM, STEPS, S, B, sentences, sps, sps * STEPS,
-	       omp_get_max_threads());
+	       bench_threads());
 	fflush(stdout);
 	seqc_graph_destroy(g);
 	free(res);

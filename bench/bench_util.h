@@ -4,7 +4,6 @@
 #ifndef SEQC_BENCH_UTIL_H
 #define SEQC_BENCH_UTIL_H
 
-#include <omp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,19 @@
 #include <time.h>
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* The threads a parallel region gets (1 in a build without OpenMP). */
+static inline int bench_threads(void)
+{
+#ifdef _OPENMP
+	return omp_get_max_threads();
+#else
+	return 1;
+#endif
+}
 
 static inline double bench_now(void)
 {
@@ -72,7 +84,7 @@ static inline double bench_machine_line(void)
 	double peak = bench_sgemm_peak();
 	printf("{\"bench\":\"machine\",\"sgemm_peak_gflops\":%.1f,\"threads\":%d,\"openblas\":\"%s\","
 	       "\"openblas_openmp\":%s}\n",
-	       peak, omp_get_max_threads(), openblas_get_config(),
+	       peak, bench_threads(), openblas_get_config(),
 	       openblas_get_parallel() == 2 ? "true" : "false");
 	return peak;
 }

@@ -1,6 +1,9 @@
 #include "models/config_internal.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "seq/error.h"
@@ -26,6 +29,20 @@ int seqc_cfg_float(json_t *o, const char *what, const char *key, float *out)
 	if (v)
 		*out = (float)json_number_value(v);
 	return 0;
+}
+
+double seqc_cfg_real(float f)
+{
+	if (!isfinite(f))
+		return (double)f;
+	char buf[32];
+	/* 9 significant digits always read back as the same float */
+	for (int digits = 1; digits < 9; digits++) {
+		snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+		if (strtof(buf, NULL) == f)
+			return strtod(buf, NULL);
+	}
+	return (double)f;
 }
 
 int seqc_cfg_bool(json_t *o, const char *what, const char *key, bool *out)

@@ -156,9 +156,9 @@ char *seqc_gpt_config_to_json(const seqc_gpt_config *c)
 	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:b, s:s, s:f}", "arch", "gpt",
 			      "vocab", (json_int_t)c->vocab, "context", (json_int_t)c->context,
 			      "layers", (json_int_t)c->layers, "heads", (json_int_t)c->heads, "embed",
-			      (json_int_t)c->embed, "dropout", (double)c->dropout, "bias", c->bias,
-			      "gelu", gelu_name(c->gelu), "ln_eps", (double)c->ln_eps);
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+			      (json_int_t)c->embed, "dropout", seqc_cfg_real(c->dropout), "bias", c->bias,
+			      "gelu", gelu_name(c->gelu), "ln_eps", seqc_cfg_real(c->ln_eps));
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(o);
 	if (!s)
 		seqc_error(SEQC_ENOMEM, "gpt: cannot serialize the config");

@@ -1,4 +1,5 @@
 #include "models/rnnlm.h"
+#include "models/config_internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -78,9 +79,9 @@ char *seqc_rnnlm_config_to_json(const seqc_rnnlm_config *c)
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:b, s:b, s:b}", "arch", "rnnlm",
 			      "cell", seqc_cell_name(c->cell), "vocab", (json_int_t)c->vocab, "embed",
 			      (json_int_t)c->embed, "hidden", (json_int_t)c->hidden, "layers",
-			      (json_int_t)c->layers, "dropout", (double)c->dropout, "tie", c->tie,
+			      (json_int_t)c->layers, "dropout", seqc_cfg_real(c->dropout), "tie", c->tie,
 			      "orthogonal_hh", c->orthogonal_hh, "forget_bias_one", c->forget_bias_one);
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(o);
 	if (!s)
 		seqc_error(SEQC_ENOMEM, "rnnlm: cannot serialize the config");

@@ -266,10 +266,10 @@ char *seqc_s2sr_config_to_json(const seqc_s2sr_config *c)
 			      (json_int_t)c->enc_layers, "dec_layers", (json_int_t)c->dec_layers,
 			      "bidirectional", c->bidirectional, "attention",
 			      seqc_s2sr_attention_name(c->attention), "input_feed", c->input_feed,
-			      "bridge", c->bridge, "dropout", (double)c->dropout, "share_embeddings",
+			      "bridge", c->bridge, "dropout", seqc_cfg_real(c->dropout), "share_embeddings",
 			      c->share_embeddings, "tie_output", c->tie_output, "label_smoothing",
-			      (double)c->label_smoothing);
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+			      seqc_cfg_real(c->label_smoothing));
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(o);
 	if (!s)
 		seqc_error(SEQC_ENOMEM, "s2s-rnn: cannot serialize the config");

@@ -209,13 +209,13 @@ char *seqc_s2st_config_to_json(const seqc_s2st_config *c)
 			      "tgt_vocab", (json_int_t)c->tgt_vocab, "d_model", (json_int_t)c->d_model,
 			      "heads", (json_int_t)c->heads, "enc_layers", (json_int_t)c->enc_layers,
 			      "dec_layers", (json_int_t)c->dec_layers, "dim_ff", (json_int_t)c->dim_ff,
-			      "dropout", (double)c->dropout, "activation",
+			      "dropout", seqc_cfg_real(c->dropout), "activation",
 			      seqc_ff_act_name(c->activation), "norm_first", c->norm_first,
-			      "layer_norm_eps", (double)c->layer_norm_eps, "max_len",
+			      "layer_norm_eps", seqc_cfg_real(c->layer_norm_eps), "max_len",
 			      (json_int_t)c->max_len, "share_embeddings", c->share_embeddings,
 			      "tie_output", c->tie_output, "label_smoothing",
-			      (double)c->label_smoothing);
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+			      seqc_cfg_real(c->label_smoothing));
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9)) : NULL;
 	json_decref(o);
 	if (!s)
 		seqc_error(SEQC_ENOMEM, "s2s-transformer: cannot serialize the config");

@@ -466,6 +466,10 @@ START_TEST(config_json)
 	ck_assert_ptr_nonnull(strstr(s, "\"arch\":\"s2s-transformer\""));
 	ck_assert_int_eq(seqc_s2st_config_from_json(s, &back), 0);
 	same_config(&c, &back);
+	/* floats as their shortest decimals, which read back to the same bits */
+	ck_assert_msg(strstr(s, "\"dropout\":0.1,") && strstr(s, "\"label_smoothing\":0.1,") &&
+			      strstr(s, "\"layer_norm_eps\":1e-5,"),
+		      "%s", s);
 	free(s);
 	/* every field off its default */
 	c = (seqc_s2st_config){ .src_vocab = 5, .tgt_vocab = 5, .d_model = 12, .heads = 3,
