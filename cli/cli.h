@@ -90,7 +90,7 @@ typedef struct train_flags {
 	const char *optim, *sched, *ss; /* specs */
 	double lr, clip, minutes;       /* lr 0, clip -1: the command's default */
 	double split;                   /* language models: the training fraction (0.9) */
-	bool optim_set, batch_set, bptt_set, ss_set;
+	bool optim_set, batch_set, bptt_set, ss_set, eval_set; /* the flag was given */
 } train_flags;
 void train_flags_init(train_flags *f);
 /* 0: argv[a->i] was one of them (consumed); 1: it is not; -1: a bad value

@@ -196,6 +196,7 @@ int train_flag(args *a, train_flags *f)
 		if (parse_int(CMD, "--eval-every", v, 0, (long long)1 << 40, &n) < 0)
 			return -1;
 		f->tc.eval_every = n;
+		f->eval_set = true;
 	} else if (arg_is(a, "--patience", &v)) {
 		if (parse_int(CMD, "--patience", v, 0, 1 << 20, &n) < 0)
 			return -1;

@@ -458,8 +458,8 @@ static int set_defaults(s2s_args *o, const seqc_model *m)
 		f->lr = 1e-3;
 	if (f->clip < 0)
 		f->clip = 5;
-	if (!o->f.tc.eval_every || o->f.tc.eval_every == seqc_train_defaults().eval_every)
-		o->f.tc.eval_every = 1000;
+	if (!f->eval_set)
+		f->tc.eval_every = 1000;
 	return train_flags_finish(f, CMD, o->out);
 }
 

@@ -99,19 +99,6 @@ static int get_size(json_t *o, const char *key, size_t *out)
 	return 0;
 }
 
-static int get_bool(json_t *o, const char *key, bool *out)
-{
-	json_t *v = json_object_get(o, key);
-	if (!v) {
-		*out = false;
-		return 0;
-	}
-	if (!json_is_boolean(v))
-		return seqc_error(SEQC_EFORMAT, "rnnlm config: \"%s\" is not a boolean", key);
-	*out = json_is_true(v);
-	return 0;
-}
-
 int seqc_rnnlm_config_from_json(const char *text, seqc_rnnlm_config *c)
 {
 	json_error_t err;
@@ -143,9 +130,9 @@ int seqc_rnnlm_config_from_json(const char *text, seqc_rnnlm_config *c)
 	c->dropout = (float)json_number_value(drop);
 	if ((rc = get_size(o, "vocab", &c->vocab)) < 0 || (rc = get_size(o, "embed", &c->embed)) < 0 ||
 	    (rc = get_size(o, "hidden", &c->hidden)) < 0 || (rc = get_size(o, "layers", &c->layers)) < 0 ||
-	    (rc = get_bool(o, "tie", &c->tie)) < 0 ||
-	    (rc = get_bool(o, "orthogonal_hh", &c->orthogonal_hh)) < 0 ||
-	    (rc = get_bool(o, "forget_bias_one", &c->forget_bias_one)) < 0)
+	    (rc = seqc_cfg_bool(o, "rnnlm", "tie", &c->tie)) < 0 ||
+	    (rc = seqc_cfg_bool(o, "rnnlm", "orthogonal_hh", &c->orthogonal_hh)) < 0 ||
+	    (rc = seqc_cfg_bool(o, "rnnlm", "forget_bias_one", &c->forget_bias_one)) < 0)
 		goto done;
 	rc = validate(c);
 done:

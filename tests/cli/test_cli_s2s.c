@@ -632,6 +632,49 @@ static void assert_same_tensors(const char *pa, const char *pb)
 	seqc_st_destroy(b);
 }
 
+/* --eval-every N is kept when N is the language models' default (500),
+ * and 0 leaves only the final validation; without the flag, every 1000. */
+START_TEST(test_eval_every)
+{
+	static const struct {
+		const char *every, *steps;
+		int evals;
+	} cases[] = { { "500", "501", 2 }, { "0", "3", 1 }, { NULL, "3", 1 } };
+	char tokspec[300];
+	snprintf(tokspec, sizeof tokspec, "char:%s", tmp("tok.json"));
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		char name[32];
+		snprintf(name, sizeof name, "every%zu", c);
+		const char *dir = tmp(name);
+		const char *args[64] = { "train", "--src", tmp("train.src"), "--tgt", tmp("train.tgt"),
+					 "--valid-src", tmp("valid.src"), "--valid-tgt", tmp("valid.tgt"),
+					 "--out", dir, "--steps", cases[c].steps, "--log-every", "500",
+					 "--max-tokens", "40", "--max-len", "20", "--valid-beam", "1",
+					 "--valid-bleu-lines", "2", "--embed", "8", "--layers", "1", "--heads",
+					 "2", "--ff", "8", "--tokenizer", tokspec };
+		size_t n = 0;
+		while (args[n])
+			n++;
+		if (cases[c].every) {
+			args[n++] = "--eval-every";
+			args[n++] = cases[c].every;
+		}
+		result r = run_in(NULL, args);
+		expect_code(&r, 0, "a run with --eval-every");
+		free_result(&r);
+		char path[512];
+		snprintf(path, sizeof path, "%s/log.jsonl", dir);
+		blob log = must_read(path);
+		int evals = 0;
+		for (char *p = log.data; (p = strstr(p, "\"event\":\"eval\"")); p++)
+			evals++;
+		free(log.data);
+		ck_assert_msg(evals == cases[c].evals, "--eval-every %s over %s steps: %d evaluations, want %d",
+			      cases[c].every ? cases[c].every : "(none)", cases[c].steps, evals, cases[c].evals);
+	}
+}
+END_TEST
+
 START_TEST(test_resume)
 {
 	const char *a = tmp("a"), *b = tmp("b");
@@ -682,6 +725,7 @@ int main(void)
 	tcase_add_test(tc, test_translate_refusals);
 	tcase_add_test(tc, test_train_refusals);
 	tcase_add_loop_test(tc, test_score, 0, 2);
+	tcase_add_test(tc, test_eval_every);
 	tcase_add_loop_test(tc, test_resume, 0, 2);
 	suite_add_tcase(s, tc);
 	int rc = run_suite(s);
