@@ -120,6 +120,14 @@ static int print_token(const seqc_tok *tok, long line, size_t pos, int32_t id, f
 	return print_json_line(o, JSON_COMPACT);
 }
 
+/* The totals' object as the last line of output: EXIT_OK or EXIT_FAIL. */
+static int print_total(json_t *j)
+{
+	if (print_json_line(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0)
+		return fail(CMD);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 /* A language model's score of one text. */
 static int score_text(const score_args *o, seqc_model *m, const seqc_tok *tok)
 {
@@ -156,11 +164,7 @@ static int score_text(const score_args *o, seqc_model *m, const seqc_tok *tok)
 	json_t *j = json_pack("{s:I, s:f, s:f, s:f, s:f}", "tokens", (json_int_t)n, "logprob", sum,
 			      "nll_per_token", n ? nll : 0.0, "bits_per_char",
 			      chars ? -sum / M_LN2 / (double)chars : 0.0, "perplexity", n ? exp(nll) : 1.0);
-	if (print_json_line(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0) {
-		fail(CMD);
-		goto done;
-	}
-	rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	rc = print_total(j);
 done:
 	free(lp);
 	free(ids);
@@ -254,11 +258,7 @@ static int score_pairs(const score_args *o, seqc_model *m, const seqc_tok *tok)
 	json_t *j = json_pack("{s:I, s:I, s:f, s:f, s:f}", "lines", (json_int_t)src.n, "tokens",
 			      (json_int_t)tokens, "logprob", sum, "nll_per_token", nll, "perplexity",
 			      exp(nll));
-	if (print_json_line(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0) {
-		fail(CMD);
-		goto done;
-	}
-	rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	rc = print_total(j);
 done:
 	free(lp);
 	free(tbuf);
