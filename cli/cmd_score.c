@@ -183,7 +183,11 @@ static int load_lines(const char *path, const seqc_tok *tok, seqc_pairs *p)
 		return -1;
 	int rc = seqc_sources_from_text(&po, text, len, p);
 	free(text);
-	return rc < 0 ? fail(CMD), -1 : 0;
+	if (rc < 0) {
+		fail(CMD);
+		return -1;
+	}
+	return 0;
 }
 
 /* Line i's ids followed by eos into buf (of the longest line + 1). */

@@ -184,34 +184,35 @@ SEQC_SIMD_CLONES static void relu_grad_span(const float *y, const float *dy, flo
 	}
 }
 
-/* ReLU (grad: its backward, from y) over n elements in spans of SPAN over
- * the threads; memory-bound, so the binary ops' threshold. */
-static void relu_par(const float *in, const float *dy, float *out, size_t n, bool grad)
+typedef void (*span_fn)(const float *x, float *y, size_t n);
+typedef void (*span_grad_fn)(const float *x, const float *dy, float *dx, size_t n);
+
+/* fwd over n elements (or, with dy, grad: its backward), in spans of SPAN
+ * spread over the threads when n is over min_par. */
+static void spans_par(span_fn fwd, span_grad_fn grad, const float *in, const float *dy, float *out,
+		      size_t n, size_t min_par)
 {
 	size_t spans = (n + SPAN - 1) / SPAN;
-#pragma omp parallel for if (n > SEQC_PAR_MIN)
+#pragma omp parallel for if (n > min_par)
 	for (size_t s = 0; s < spans; s++) {
 		size_t at = s * SPAN, len = n - at < SPAN ? n - at : SPAN;
-		if (grad)
-			relu_grad_span(in + at, dy + at, out + at, len);
+		if (dy)
+			grad(in + at, dy + at, out + at, len);
 		else
-			relu_span(in + at, out + at, len);
+			fwd(in + at, out + at, len);
 	}
 }
 
-/* The tanh-form GELU (grad: its backward) over n elements, in spans of
- * SPAN spread over the threads. */
-static void gelu_tanh_par(const float *x, const float *dy, float *out, size_t n, bool grad)
+/* ReLU is memory-bound (the binary ops' threshold); the tanh-form GELU
+ * does more per element, so it goes parallel at a quarter of it. */
+static void relu_par(const float *in, const float *dy, float *out, size_t n)
 {
-	size_t spans = (n + SPAN - 1) / SPAN;
-#pragma omp parallel for if (n > SEQC_PAR_MIN / 4)
-	for (size_t s = 0; s < spans; s++) {
-		size_t at = s * SPAN, len = n - at < SPAN ? n - at : SPAN;
-		if (grad)
-			gelu_tanh_grad_span(x + at, dy + at, out + at, len);
-		else
-			gelu_tanh_span(x + at, out + at, len);
-	}
+	spans_par(relu_span, relu_grad_span, in, dy, out, n, SEQC_PAR_MIN);
+}
+
+static void gelu_tanh_par(const float *x, const float *dy, float *out, size_t n)
+{
+	spans_par(gelu_tanh_span, gelu_tanh_grad_span, x, dy, out, n, SEQC_PAR_MIN / 4);
 }
 
 /* y = f(x); backward from y where the derivative is a function of y (tanh,
@@ -240,7 +241,7 @@ static void unary_backward(seqc_node *node)
 			dx[i] += dy[i] * yv[i] * (1.0f - yv[i]);
 		break;
 	case UN_RELU:
-		relu_par(yv, dy, dx, n, true);
+		relu_par(yv, dy, dx, n);
 		break;
 	case UN_GELU_EXACT:
 #pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
@@ -248,7 +249,7 @@ static void unary_backward(seqc_node *node)
 			dx[i] += dy[i] * gelu_exact_grad(xv[i]);
 		break;
 	case UN_GELU_TANH:
-		gelu_tanh_par(xv, dy, dx, n, true);
+		gelu_tanh_par(xv, dy, dx, n);
 		break;
 	}
 }
@@ -280,7 +281,7 @@ static seqc_tensor *unary(seqc_graph *g, seqc_tensor *x, int op, float s)
 			yv[i] = 1.0f / (1.0f + expf(-xv[i]));
 		break;
 	case UN_RELU:
-		relu_par(xv, NULL, yv, n, false);
+		relu_par(xv, NULL, yv, n);
 		break;
 	case UN_GELU_EXACT:
 #pragma omp parallel for if (n > SEQC_PAR_MIN / 8)
@@ -288,7 +289,7 @@ static seqc_tensor *unary(seqc_graph *g, seqc_tensor *x, int op, float s)
 			yv[i] = 0.5f * xv[i] * (1.0f + erff(xv[i] * (float)M_SQRT1_2));
 		break;
 	case UN_GELU_TANH:
-		gelu_tanh_par(xv, NULL, yv, n, false);
+		gelu_tanh_par(xv, NULL, yv, n);
 		break;
 	}
 	if (grad) {
